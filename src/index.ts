@@ -1,0 +1,4 @@
+/** The public library API of keyway (`import { ... } from 'keyway'`). */
+export type { CryptoProvider, RandomSource } from '../protocol/crypto/provider.js';
+export { DOORCODE_DEFAULTS, formatCode } from '../protocol/doorcode/deriver.js';
+export type { DayCodesRequest, DayCodesDeriver } from '../protocol/doorcode/deriver.js';
