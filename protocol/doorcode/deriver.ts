@@ -41,9 +41,47 @@ export interface DayCodesRequest {
  * Derives `count` consecutive slot codes into `out[outOffset ..]` as integers
  * (`code < 10^digits`; render with `formatCode`). Implementations must not allocate per code.
  */
-export type DayCodesDeriver = (request: DayCodesRequest, out: Uint32Array, outOffset?: number) => void;
+export type DayCodesDeriver = (
+  request: DayCodesRequest,
+  out: Uint32Array,
+  outOffset?: number,
+) => void;
 
 /** Left-pads a code to `digits` ASCII digits, as §5 prescribes. */
 export function formatCode(code: number, digits: number): string {
   return code.toString().padStart(digits, '0');
+}
+
+function assertInteger(value: number, min: number, max: number, name: string): void {
+  if (typeof value !== 'number') throw new TypeError(`${name}: expected a number`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name}: expected an integer in ${min}..${max}`);
+  }
+}
+
+/**
+ * Throws a TypeError or RangeError naming the first bad field of a request (never echoing key
+ * bytes); `assertDay` checks the day label. Every `DayCodesDeriver` validates with this, so the
+ * implementations reject exactly the same requests.
+ */
+export function assertDayCodesRequest(
+  request: DayCodesRequest,
+  out: Uint32Array,
+  outOffset: number,
+  assertDay: (day: string, name: string) => void,
+): void {
+  if (!(request.doorKey instanceof Uint8Array))
+    throw new TypeError('request.doorKey: expected a Uint8Array');
+  if (request.doorKey.length === 0)
+    throw new RangeError('request.doorKey: expected a non-empty key');
+  assertDay(request.day, 'request.day');
+  assertInteger(request.keyVersion, 0, MAX_KEY_VERSION, 'request.keyVersion');
+  assertInteger(request.firstSlot, 0, MAX_SLOTS - 1, 'request.firstSlot');
+  assertInteger(request.count, 0, MAX_SLOTS - request.firstSlot, 'request.count');
+  assertInteger(request.digits, MIN_DIGITS, MAX_DIGITS, 'request.digits');
+  if (!(out instanceof Uint32Array)) throw new TypeError('out: expected a Uint32Array');
+  assertInteger(outOffset, 0, out.length, 'outOffset');
+  if (outOffset + request.count > out.length) {
+    throw new RangeError('out: too short for request.count codes at outOffset');
+  }
 }

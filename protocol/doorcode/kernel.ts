@@ -1,0 +1,496 @@
+/**
+ * The fast doorcode kernel (ARCHITECTURE.md §5): HMAC-SHA256 with the key's inner and outer
+ * states precomputed once per key, and the per-slot HMACs computed four at a time by a
+ * WebAssembly SIMD SHA-256 specialised to the doorcode message. It must equal `reference.ts`
+ * bit for bit. The same machinery computes RFC 4226 HOTP (and so RFC 6238 TOTP) with
+ * HMAC-SHA256 over an 8-byte counter.
+ */
+import {
+  MAX_DIGITS,
+  MIN_DIGITS,
+  assertDayCodesRequest,
+  type DayCodesDeriver,
+  type DayCodesRequest,
+} from './deriver.js';
+import { assertDayLabel } from './day-label.js';
+import { HmacSha256Words } from './sha256-words.js';
+import { add, constant, emit, load, local, v128Locals, type LaneExpr } from './wasm/lane-expr.js';
+import {
+  LaneSchedule,
+  emitSha256Compressions,
+  sha256LaneLocals,
+  type RoundInputs,
+  type Sha256LaneLocals,
+} from './wasm/sha256-lanes.js';
+import { SHA256_K } from './sha256-words.js';
+import { ModuleBuilder, Op, SimdOp, ValueType, type FunctionBuilder } from './wasm/wasm-writer.js';
+
+/** Memory layout of a kernel instance (byte offsets into its one page). */
+const INNER_STATE = 0;
+const OUTER_STATE = 32;
+const DIGEST_SCRATCH = 64;
+const OUTPUT = 1024;
+/** Codes per kernel call: the output area is `OUTPUT .. OUTPUT + 4 * OUTPUT_CAPACITY`. */
+const OUTPUT_CAPACITY = 4096;
+const LANES = 4;
+/**
+ * The inner HMAC message `"code" ‖ u16be(s)` depends on the slot only, so its whole message
+ * schedule, with the round constants added (`K[t] + W[t]`), is computed once per slot and kept in
+ * this table for every door and day: a row of 64 v128 per group of four slots.
+ */
+const SCHEDULE_TABLE = 65536;
+const SCHEDULE_ROW_BYTES = 64 * 16;
+const SCHEDULE_TABLE_SLOTS = 4096;
+/** Slots filled at least per table refill, so small unaligned requests don't refill each time. */
+const SCHEDULE_MIN_FILL = 1024;
+const MEMORY_PAGES = (SCHEDULE_TABLE + (SCHEDULE_TABLE_SLOTS / 4) * SCHEDULE_ROW_BYTES) / 65536;
+
+/** ASCII "code" as a big-endian word (§5: `"code" ‖ u16be(s)`). */
+const CODE_WORD = 0x636f6465;
+/** FIPS 180-4 §5.1.1 padding: the 1 bit after the message. */
+const PAD_WORD = 0x80000000;
+/** Message lengths in bits, counting the HMAC key block (64 bytes) before the message. */
+const DOORCODE_INNER_BITS = (64 + 6) * 8;
+const HOTP_INNER_BITS = (64 + 8) * 8;
+const OUTER_BITS = (64 + 32) * 8;
+
+/** Independent four-lane groups interleaved per loop iteration, for instruction-level parallelism. */
+const GROUPS_PER_STEP = 1;
+const CODES_PER_STEP = LANES * GROUPS_PER_STEP;
+
+interface HmacLocals {
+  readonly inner: number[];
+  readonly outer: number[];
+  /** Per group: the inner hash, which is the outer block's message. */
+  readonly digests: number[][];
+  readonly compression: Sha256LaneLocals[];
+  readonly outAddr: number;
+  readonly modulus: number;
+  readonly offset: number;
+  readonly row: number;
+}
+
+/** Loads eight state words at `offset` into eight v128 locals, each word splat to all lanes. */
+function emitSplatState(f: FunctionBuilder, offset: number): number[] {
+  return Array.from({ length: 8 }, (_, i) => {
+    const target = f.local(ValueType.v128);
+    f.i32Const(0)
+      .memory(Op.i32Load, 2, offset + 4 * i)
+      .simd(SimdOp.i32x4Splat);
+    f.opIndex(Op.localSet, target);
+    return target;
+  });
+}
+
+function hmacLocals(f: FunctionBuilder, outAddr: number, modulus: number): HmacLocals {
+  const perGroup = Array.from({ length: GROUPS_PER_STEP }, (_, g) => g);
+  return {
+    inner: emitSplatState(f, INNER_STATE),
+    outer: emitSplatState(f, OUTER_STATE),
+    digests: perGroup.map(() => v128Locals(f, 8)),
+    compression: perGroup.map(() => sha256LaneLocals(f)),
+    outAddr,
+    modulus,
+    offset: f.local(ValueType.i32),
+    row: f.local(ValueType.i32),
+  };
+}
+
+/**
+ * One HMAC-SHA256 per lane and group over the inner message blocks `innerWords[group]` (RFC
+ * 2104: inner then outer compression from the precomputed states), then RFC 4226 §5.3 dynamic
+ * truncation and `mod modulus`, CODES_PER_STEP codes stored at `outAddr`.
+ */
+function emitHmacCodes(
+  f: FunctionBuilder,
+  innerInputs: readonly RoundInputs[],
+  l: HmacLocals,
+): void {
+  const innerHashes = emitSha256Compressions(
+    f,
+    innerInputs.map((inputs, g) => ({ ...inputs, chain: l.inner, locals: l.compression[g]! })),
+  );
+  innerHashes.forEach((hash, g) =>
+    hash.forEach((word, i) => {
+      emit(f, word);
+      f.opIndex(Op.localSet, l.digests[g]![i]!);
+    }),
+  );
+  const macs = emitSha256Compressions(
+    f,
+    l.digests.map((digest, g) => ({
+      chain: l.outer,
+      words: [
+        ...digest.map(local),
+        constant(PAD_WORD),
+        ...Array.from({ length: 6 }, () => constant(0)),
+        constant(OUTER_BITS),
+      ],
+      locals: l.compression[g]!,
+    })),
+  );
+  macs.forEach((mac, g) => {
+    // Truncation reads at most bytes 15..18 (words 0..4) and the offset in byte 31 (word 7).
+    for (const i of [0, 1, 2, 3, 4, 7]) {
+      f.i32Const(0);
+      emit(f, mac[i]!);
+      f.simdMemory(SimdOp.v128Store, 4, DIGEST_SCRATCH + 128 * g + 16 * i);
+    }
+  });
+  for (let code = 0; code < CODES_PER_STEP; code++) {
+    const laneBase = DIGEST_SCRATCH + 128 * Math.floor(code / LANES) + 4 * (code % LANES);
+    // offset = low 4 bits of the last byte; row = byte address of the word holding byte `offset`.
+    f.i32Const(0)
+      .memory(Op.i32Load, 2, laneBase + 16 * 7)
+      .i32Const(15)
+      .op(Op.i32And);
+    f.opIndex(Op.localTee, l.offset).i32Const(12).op(Op.i32And).i32Const(2).op(Op.i32Shl);
+    f.opIndex(Op.localSet, l.row);
+    f.opIndex(Op.localGet, l.outAddr);
+    // ((word[row] << 32 | word[row + 1]) >> (32 - 8 * (offset & 3))) & 0x7fffffff
+    f.opIndex(Op.localGet, l.row).memory(Op.i32Load, 2, laneBase).op(Op.i64ExtendI32U);
+    f.op(Op.i64Const).op(32).op(Op.i64Shl);
+    f.opIndex(Op.localGet, l.row)
+      .memory(Op.i32Load, 2, laneBase + 16)
+      .op(Op.i64ExtendI32U);
+    f.op(Op.i64Or);
+    f.i32Const(32).opIndex(Op.localGet, l.offset).i32Const(3).op(Op.i32And).i32Const(3);
+    f.op(Op.i32Shl).op(Op.i32Sub).op(Op.i64ExtendI32U).op(Op.i64ShrU).op(Op.i32WrapI64);
+    f.i32Const(0x7fffffff).op(Op.i32And);
+    f.opIndex(Op.localGet, l.modulus).op(Op.i32RemU);
+    f.memory(Op.i32Store, 2, 4 * code);
+  }
+}
+
+/** Emits `while (count != 0) { body; count-- }`. */
+function emitCountedLoop(f: FunctionBuilder, count: number, body: () => void): void {
+  f.blockVoid(Op.block).blockVoid(Op.loop);
+  f.opIndex(Op.localGet, count).op(Op.i32Eqz).opIndex(Op.brIf, 1);
+  body();
+  f.opIndex(Op.localGet, count).i32Const(1).op(Op.i32Sub).opIndex(Op.localSet, count);
+  f.opIndex(Op.br, 0).op(Op.end).op(Op.end);
+}
+
+/** Emits `while (steps != 0) { body; outAddr += 4 * CODES_PER_STEP; steps-- }`. */
+function emitStepLoop(f: FunctionBuilder, steps: number, outAddr: number, body: () => void): void {
+  f.i32Const(OUTPUT).opIndex(Op.localSet, outAddr);
+  f.blockVoid(Op.block).blockVoid(Op.loop);
+  f.opIndex(Op.localGet, steps).op(Op.i32Eqz).opIndex(Op.brIf, 1);
+  body();
+  f.opIndex(Op.localGet, outAddr)
+    .i32Const(4 * CODES_PER_STEP)
+    .op(Op.i32Add);
+  f.opIndex(Op.localSet, outAddr);
+  f.opIndex(Op.localGet, steps).i32Const(1).op(Op.i32Sub).opIndex(Op.localSet, steps);
+  f.opIndex(Op.br, 0).op(Op.end).op(Op.end);
+}
+
+/** Lane offsets `[0, 1, 2, 3] + 4 * group`, scaled by `unit`, as a v128 constant. */
+const laneOffsets = (group: number, unit: number): [number, number, number, number] => [
+  4 * group * unit,
+  (4 * group + 1) * unit,
+  (4 * group + 2) * unit,
+  (4 * group + 3) * unit,
+];
+
+/** Word 1 of the doorcode message: u16be(slot), then the 0x80 padding byte and a zero byte. */
+function emitSlotWords(f: FunctionBuilder, firstSlot: number, slotWords: readonly number[]): void {
+  slotWords.forEach((slotWord, g) => {
+    f.opIndex(Op.localGet, firstSlot).i32Const(16).op(Op.i32Shl).simd(SimdOp.i32x4Splat);
+    f.v128ConstLanes(laneOffsets(g, 1 << 16)).simd(SimdOp.i32x4Add);
+    f.v128ConstSplat(0x8000).simd(SimdOp.i32x4Add).opIndex(Op.localSet, slotWord);
+  });
+}
+
+/**
+ * `doorSchedule(firstSlot, rows)`: fills `rows` rows of the schedule table with `K[t] + W[t]` of
+ * the inner message of slots `firstSlot + 4 * row ..`.
+ */
+function buildDoorScheduleFunction(m: ModuleBuilder): void {
+  const f = m.func('doorSchedule', [ValueType.i32, ValueType.i32]);
+  const [firstSlot, rows] = [0, 1];
+  const slotWord = f.local(ValueType.v128);
+  const rowAddr = f.local(ValueType.i32);
+  const ring = v128Locals(f, 16);
+  emitSlotWords(f, firstSlot, [slotWord]);
+  f.i32Const(SCHEDULE_TABLE).opIndex(Op.localSet, rowAddr);
+  emitCountedLoop(f, rows, () => {
+    const schedule = new LaneSchedule(f, doorcodeWords(local(slotWord)), ring);
+    for (let t = 0; t < 64; t++) {
+      f.opIndex(Op.localGet, rowAddr);
+      emit(f, add(constant(SHA256_K[t]!), schedule.word(t)));
+      f.simdMemory(SimdOp.v128Store, 4, 16 * t);
+    }
+    emit(f, add(local(slotWord), constant(LANES << 16)));
+    f.opIndex(Op.localSet, slotWord);
+    f.opIndex(Op.localGet, rowAddr).i32Const(SCHEDULE_ROW_BYTES).op(Op.i32Add);
+    f.opIndex(Op.localSet, rowAddr);
+  });
+}
+
+/** The 16 words of the doorcode inner message block (§5: `"code" ‖ u16be(s)`, FIPS 180-4 padding). */
+const doorcodeWords = (slotWord: LaneExpr): LaneExpr[] => [
+  constant(CODE_WORD),
+  slotWord,
+  ...Array.from({ length: 13 }, () => constant(0)),
+  constant(DOORCODE_INNER_BITS),
+];
+
+/**
+ * `doorcodes(rowAddr, steps, modulus)`: codes of the slots whose schedule rows start at byte
+ * address `rowAddr`, CODES_PER_STEP per step.
+ */
+function buildDoorcodeFunction(m: ModuleBuilder): void {
+  const f = m.func('doorcodes', [ValueType.i32, ValueType.i32, ValueType.i32]);
+  const [rowAddr, steps, modulus] = [0, 1, 2];
+  const outAddr = f.local(ValueType.i32);
+  const l = hmacLocals(f, outAddr, modulus);
+  const innerInputs = Array.from({ length: GROUPS_PER_STEP }, (_, g) => ({
+    roundInput: (t: number) => load(rowAddr, g * SCHEDULE_ROW_BYTES + 16 * t),
+  }));
+  emitStepLoop(f, steps, outAddr, () => {
+    emitHmacCodes(f, innerInputs, l);
+    f.opIndex(Op.localGet, rowAddr)
+      .i32Const(GROUPS_PER_STEP * SCHEDULE_ROW_BYTES)
+      .op(Op.i32Add);
+    f.opIndex(Op.localSet, rowAddr);
+  });
+}
+
+/** `hotp(counterHigh, counterLow, steps, modulus)`: codes of counters `high:low ..`. */
+function buildHotpFunction(m: ModuleBuilder): void {
+  const f = m.func('hotp', [ValueType.i32, ValueType.i32, ValueType.i32, ValueType.i32]);
+  const [counterHigh, counterLow, steps, modulus] = [0, 1, 2, 3];
+  const highWord = f.local(ValueType.v128);
+  const lowWords = v128Locals(f, GROUPS_PER_STEP);
+  const outAddr = f.local(ValueType.i32);
+  const l = hmacLocals(f, outAddr, modulus);
+  f.opIndex(Op.localGet, counterHigh).simd(SimdOp.i32x4Splat).opIndex(Op.localSet, highWord);
+  lowWords.forEach((lowWord, g) => {
+    f.opIndex(Op.localGet, counterLow).simd(SimdOp.i32x4Splat);
+    f.v128ConstLanes(laneOffsets(g, 1)).simd(SimdOp.i32x4Add).opIndex(Op.localSet, lowWord);
+  });
+  const innerInputs = lowWords.map((lowWord) => ({
+    words: [
+      local(highWord),
+      local(lowWord),
+      constant(PAD_WORD),
+      ...Array.from({ length: 12 }, () => constant(0)),
+      constant(HOTP_INNER_BITS),
+    ],
+  }));
+  emitStepLoop(f, steps, outAddr, () => {
+    emitHmacCodes(f, innerInputs, l);
+    for (const lowWord of lowWords) {
+      emit(f, add(local(lowWord), constant(CODES_PER_STEP)));
+      f.opIndex(Op.localSet, lowWord);
+    }
+  });
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** Assembles and compiles the kernel module once per thread. */
+function kernelModule(): WebAssembly.Module {
+  if (compiled === undefined) {
+    const m = new ModuleBuilder(MEMORY_PAGES);
+    buildDoorScheduleFunction(m);
+    buildDoorcodeFunction(m);
+    buildHotpFunction(m);
+    compiled = new WebAssembly.Module(m.encode());
+  }
+  return compiled;
+}
+
+interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  doorSchedule(firstSlot: number, rows: number): void;
+  doorcodes(rowAddr: number, steps: number, modulus: number): void;
+  hotp(counterHigh: number, counterLow: number, groups: number, modulus: number): void;
+}
+
+const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+function checkDigits(digits: number): number {
+  if (!Number.isInteger(digits) || digits < MIN_DIGITS || digits > MAX_DIGITS) {
+    throw new RangeError(
+      `digits must be an integer in ${MIN_DIGITS}..${MAX_DIGITS}, got ${digits}`,
+    );
+  }
+  return POWERS_OF_TEN[digits]!;
+}
+
+/**
+ * One kernel instance: its own WebAssembly memory and key states, so use one per thread. Methods
+ * allocate nothing per code; codes are written as integers (`formatCode` renders them).
+ */
+export class DoorcodeKernel {
+  private readonly wasm: KernelExports;
+  private readonly words: Uint32Array;
+  private readonly hmac = new HmacSha256Words();
+  private readonly dayKey = new Uint32Array(8);
+  private readonly dayMessage = new Uint8Array(13);
+  private readonly cachedDoorKey = new Uint8Array(64);
+  private cachedDoorKeyLength = -1;
+  private readonly doorInner = new Uint32Array(8);
+  private readonly doorOuter = new Uint32Array(8);
+  /** The slots whose schedule rows the table holds: `tableBase .. tableBase + tableSlots - 1`. */
+  private tableBase = 0;
+  private tableSlots = 0;
+
+  constructor() {
+    const instance = new WebAssembly.Instance(kernelModule());
+    this.wasm = instance.exports as unknown as KernelExports;
+    this.words = new Uint32Array(this.wasm.memory.buffer);
+    // "day" is fixed in the K_day message (§5: "day" ‖ D ‖ u16be(keyVersion)).
+    this.dayMessage.set([0x64, 0x61, 0x79]);
+  }
+
+  /** The `DayCodesDeriver` of this instance. */
+  readonly dayCodes: DayCodesDeriver = (request, out, outOffset = 0) => {
+    this.deriveDayCodes(request, out, outOffset);
+  };
+
+  /** §5: codes of slots `firstSlot .. firstSlot + count - 1` of one door and day. */
+  deriveDayCodes(request: DayCodesRequest, out: Uint32Array, outOffset = 0): void {
+    assertDayCodesRequest(request, out, outOffset, assertDayLabel);
+    const { doorKey, day, keyVersion, firstSlot, count, digits } = request;
+    const modulus = POWERS_OF_TEN[digits]!;
+    this.loadDayKey(doorKey, day, keyVersion);
+    this.run(out, outOffset, count, (done, n) => {
+      const rowAddr = this.scheduleRows(firstSlot + done, n);
+      this.wasm.doorcodes(rowAddr, Math.ceil(n / CODES_PER_STEP), modulus);
+    });
+  }
+
+  /**
+   * RFC 4226 §5.3 HOTP with HMAC-SHA256: codes of counters `counter .. counter + count - 1`
+   * (`counter` a non-negative safe integer) into `out`. RFC 6238 TOTP is HOTP at
+   * `floor((t - T0) / step)`.
+   */
+  hotpSha256(
+    key: Uint8Array,
+    counter: number,
+    count: number,
+    digits: number,
+    out: Uint32Array,
+    outOffset = 0,
+  ): void {
+    const modulus = checkDigits(digits);
+    if (!Number.isSafeInteger(counter) || counter < 0 || !Number.isSafeInteger(counter + count)) {
+      throw new RangeError('counter must be a non-negative safe integer');
+    }
+    if (!Number.isInteger(count) || count < 0 || outOffset + count > out.length) {
+      throw new RangeError('out is too small for count codes at outOffset');
+    }
+    this.hmac.setKey(key);
+    this.words.set(this.hmac.inner, INNER_STATE / 4);
+    this.words.set(this.hmac.outer, OUTER_STATE / 4);
+    this.run(out, outOffset, count, (done, n) => {
+      const first = counter + done;
+      const low = first % 0x100000000;
+      // The kernel steps only the low word; split where it would carry into the high word.
+      const beforeCarry = 0x100000000 - low;
+      if (n <= beforeCarry) {
+        this.wasm.hotp(
+          Math.floor(first / 0x100000000),
+          low,
+          Math.ceil(n / CODES_PER_STEP),
+          modulus,
+        );
+      } else {
+        this.wasm.hotp(
+          Math.floor(first / 0x100000000),
+          low,
+          Math.ceil(beforeCarry / CODES_PER_STEP),
+          modulus,
+        );
+        const rest = this.words.slice(OUTPUT / 4, OUTPUT / 4 + beforeCarry);
+        this.wasm.hotp(
+          Math.floor((first + beforeCarry) / 0x100000000),
+          0,
+          Math.ceil((n - beforeCarry) / CODES_PER_STEP),
+          modulus,
+        );
+        this.words.copyWithin(OUTPUT / 4 + beforeCarry, OUTPUT / 4, OUTPUT / 4 + n - beforeCarry);
+        this.words.set(rest, OUTPUT / 4);
+      }
+    });
+  }
+
+  /**
+   * The table address of the schedule rows for slots `firstSlot .. firstSlot + count - 1`,
+   * refilling the table when it doesn't hold them aligned to its four-slot rows.
+   */
+  private scheduleRows(firstSlot: number, count: number): number {
+    const fromBase = firstSlot - this.tableBase;
+    if (fromBase < 0 || fromBase % LANES !== 0 || fromBase + count > this.tableSlots) {
+      const fill = Math.min(
+        SCHEDULE_TABLE_SLOTS,
+        Math.max(SCHEDULE_MIN_FILL, count + CODES_PER_STEP),
+      );
+      const rows = Math.ceil(fill / LANES);
+      this.wasm.doorSchedule(firstSlot, rows);
+      this.tableBase = firstSlot;
+      this.tableSlots = rows * LANES;
+      return SCHEDULE_TABLE;
+    }
+    return SCHEDULE_TABLE + (fromBase / LANES) * SCHEDULE_ROW_BYTES;
+  }
+
+  /** Runs `call` over chunks of at most OUTPUT_CAPACITY codes and copies each chunk out. */
+  private run(
+    out: Uint32Array,
+    outOffset: number,
+    count: number,
+    call: (done: number, n: number) => void,
+  ): void {
+    for (let done = 0; done < count; done += OUTPUT_CAPACITY) {
+      const n = Math.min(OUTPUT_CAPACITY, count - done);
+      call(done, n);
+      out.set(this.words.subarray(OUTPUT / 4, OUTPUT / 4 + n), outOffset + done);
+    }
+  }
+
+  /** Puts the inner/outer states of `K_day = HMAC(K_door, "day" ‖ D ‖ u16be(v))` in memory. */
+  private loadDayKey(doorKey: Uint8Array, day: string, keyVersion: number): void {
+    if (!this.isCachedDoorKey(doorKey)) {
+      this.hmac.setKey(doorKey);
+      this.doorInner.set(this.hmac.inner);
+      this.doorOuter.set(this.hmac.outer);
+      this.cacheDoorKey(doorKey);
+    } else {
+      this.hmac.inner.set(this.doorInner);
+      this.hmac.outer.set(this.doorOuter);
+    }
+    for (let i = 0; i < 8; i++) this.dayMessage[3 + i] = day.charCodeAt(i);
+    this.dayMessage[11] = keyVersion >>> 8;
+    this.dayMessage[12] = keyVersion & 0xff;
+    this.hmac.macWords(this.dayMessage, this.dayKey);
+    this.hmac.setKeyWords(this.dayKey);
+    this.words.set(this.hmac.inner, INNER_STATE / 4);
+    this.words.set(this.hmac.outer, OUTER_STATE / 4);
+  }
+
+  private isCachedDoorKey(doorKey: Uint8Array): boolean {
+    if (doorKey.length !== this.cachedDoorKeyLength) return false;
+    let difference = 0;
+    for (let i = 0; i < doorKey.length; i++) difference |= doorKey[i]! ^ this.cachedDoorKey[i]!;
+    return difference === 0;
+  }
+
+  private cacheDoorKey(doorKey: Uint8Array): void {
+    // Keys longer than the cache are simply not cached; §5 door keys are 32 bytes.
+    if (doorKey.length > this.cachedDoorKey.length) {
+      this.cachedDoorKeyLength = -1;
+      return;
+    }
+    this.cachedDoorKey.set(doorKey);
+    this.cachedDoorKeyLength = doorKey.length;
+  }
+}
+
+/** A fresh kernel's `DayCodesDeriver` (one per thread: each owns its WebAssembly memory). */
+export function createDoorcodeKernel(): DayCodesDeriver {
+  return new DoorcodeKernel().dayCodes;
+}

@@ -1,0 +1,182 @@
+/**
+ * SHA-256 on 32-bit words, scalar: the constants and compression function of FIPS 180-4, and the
+ * HMAC (RFC 2104) key states built from them. The fast kernel precomputes these states once per
+ * key — the "inner/outer midstate" — so each code then costs two compressions (ARCHITECTURE.md §5).
+ */
+
+/** FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
+export const SHA256_K: readonly number[] = [
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+];
+
+/** FIPS 180-4 §5.3.3: the initial hash value. */
+export const SHA256_IV: readonly number[] = [
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/** SHA-256 block size in bytes. */
+export const SHA256_BLOCK_BYTES = 64;
+
+const rotr = (x: number, n: number): number => (x >>> n) | (x << (32 - n));
+
+/**
+ * FIPS 180-4 §6.2.2 steps 1–4: compresses one 16-word block into `state` in place. `schedule` is
+ * a 64-word scratch array the caller owns, so nothing is allocated here.
+ */
+export function compress(state: Uint32Array, block: Uint32Array, schedule: Uint32Array): void {
+  for (let t = 0; t < 16; t++) schedule[t] = block[t]!;
+  for (let t = 16; t < 64; t++) {
+    const w15 = schedule[t - 15]!;
+    const w2 = schedule[t - 2]!;
+    const s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >>> 3);
+    const s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >>> 10);
+    schedule[t] = (s1 + schedule[t - 7]! + s0 + schedule[t - 16]!) | 0;
+  }
+  let a = state[0]!,
+    b = state[1]!,
+    c = state[2]!,
+    d = state[3]!;
+  let e = state[4]!,
+    f = state[5]!,
+    g = state[6]!,
+    h = state[7]!;
+  for (let t = 0; t < 64; t++) {
+    const sigma1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+    const choose = (e & f) ^ (~e & g);
+    const t1 = (h + sigma1 + choose + SHA256_K[t]! + schedule[t]!) | 0;
+    const sigma0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
+    const majority = (a & b) ^ (a & c) ^ (b & c);
+    const t2 = (sigma0 + majority) | 0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  state[0] = state[0]! + a;
+  state[1] = state[1]! + b;
+  state[2] = state[2]! + c;
+  state[3] = state[3]! + d;
+  state[4] = state[4]! + e;
+  state[5] = state[5]! + f;
+  state[6] = state[6]! + g;
+  state[7] = state[7]! + h;
+}
+
+/**
+ * HMAC-SHA256 with the key's inner and outer states precomputed (RFC 2104 §2 with FIPS 180-4):
+ * `inner = compress(IV, K ⊕ ipad)`, `outer = compress(IV, K ⊕ opad)`. Messages of at most 55
+ * bytes fit the one block left after the key block, which is all the doorcode scheme needs.
+ */
+export class HmacSha256Words {
+  readonly inner = new Uint32Array(8);
+  readonly outer = new Uint32Array(8);
+  private readonly block = new Uint32Array(16);
+  private readonly schedule = new Uint32Array(64);
+
+  /** Sets the key; keys longer than a block are first hashed (RFC 2104 §2). */
+  setKey(key: Uint8Array): void {
+    const keyBlock = new Uint8Array(SHA256_BLOCK_BYTES);
+    if (key.length > SHA256_BLOCK_BYTES) {
+      this.hashLong(key, keyBlock);
+    } else {
+      keyBlock.set(key);
+    }
+    this.padState(this.inner, keyBlock, 0x36);
+    this.padState(this.outer, keyBlock, 0x5c);
+  }
+
+  /** Sets the key from a 32-byte digest in words, as produced by `macWords`. */
+  setKeyWords(keyWords: Uint32Array): void {
+    const keyBlock = new Uint8Array(SHA256_BLOCK_BYTES);
+    for (let i = 0; i < 8; i++) {
+      const w = keyWords[i]!;
+      keyBlock[4 * i] = w >>> 24;
+      keyBlock[4 * i + 1] = w >>> 16;
+      keyBlock[4 * i + 2] = w >>> 8;
+      keyBlock[4 * i + 3] = w;
+    }
+    this.padState(this.inner, keyBlock, 0x36);
+    this.padState(this.outer, keyBlock, 0x5c);
+  }
+
+  /** HMAC of a message of at most 55 bytes, as eight big-endian words into `out`. */
+  macWords(message: Uint8Array, out: Uint32Array): void {
+    if (message.length > 55) throw new RangeError('HmacSha256Words: message longer than 55 bytes');
+    out.set(this.inner);
+    this.loadPaddedBlock(message, SHA256_BLOCK_BYTES + message.length);
+    compress(out, this.block, this.schedule);
+    this.block.fill(0);
+    this.block.set(out.subarray(0, 8));
+    this.block[8] = 0x80000000;
+    this.block[15] = (SHA256_BLOCK_BYTES + 32) * 8;
+    out.set(this.outer);
+    compress(out, this.block, this.schedule);
+  }
+
+  private padState(state: Uint32Array, keyBlock: Uint8Array, pad: number): void {
+    for (let i = 0; i < 16; i++) {
+      this.block[i] =
+        ((keyBlock[4 * i]! ^ pad) << 24) |
+        ((keyBlock[4 * i + 1]! ^ pad) << 16) |
+        ((keyBlock[4 * i + 2]! ^ pad) << 8) |
+        (keyBlock[4 * i + 3]! ^ pad);
+    }
+    state.set(SHA256_IV);
+    compress(state, this.block, this.schedule);
+  }
+
+  /** FIPS 180-4 §5.1.1 padding of the final (here: only) block of a message. */
+  private loadPaddedBlock(tail: Uint8Array, totalBytes: number): void {
+    this.block.fill(0);
+    for (let i = 0; i < tail.length; i++) this.block[i >> 2]! |= tail[i]! << (24 - 8 * (i & 3));
+    this.block[tail.length >> 2]! |= 0x80 << (24 - 8 * (tail.length & 3));
+    this.block[14] = Math.floor(totalBytes / 0x20000000);
+    this.block[15] = (totalBytes * 8) >>> 0;
+  }
+
+  /** Plain SHA-256 of an arbitrary message, for keys longer than one block. */
+  private hashLong(message: Uint8Array, digestOut: Uint8Array): void {
+    const state = new Uint32Array(SHA256_IV);
+    const fullBlocks = Math.floor(message.length / SHA256_BLOCK_BYTES);
+    for (let b = 0; b < fullBlocks; b++) {
+      for (let i = 0; i < 16; i++) {
+        const o = b * SHA256_BLOCK_BYTES + 4 * i;
+        this.block[i] =
+          (message[o]! << 24) | (message[o + 1]! << 16) | (message[o + 2]! << 8) | message[o + 3]!;
+      }
+      compress(state, this.block, this.schedule);
+    }
+    const tail = message.subarray(fullBlocks * SHA256_BLOCK_BYTES);
+    if (tail.length > 55) {
+      // The padding does not fit: one block of tail + 0x80, then a block with the length.
+      this.block.fill(0);
+      for (let i = 0; i < tail.length; i++) this.block[i >> 2]! |= tail[i]! << (24 - 8 * (i & 3));
+      this.block[tail.length >> 2]! |= 0x80 << (24 - 8 * (tail.length & 3));
+      compress(state, this.block, this.schedule);
+      this.block.fill(0);
+      this.block[14] = Math.floor(message.length / 0x20000000);
+      this.block[15] = (message.length * 8) >>> 0;
+    } else {
+      this.loadPaddedBlock(tail, message.length);
+    }
+    compress(state, this.block, this.schedule);
+    for (let i = 0; i < 8; i++) {
+      const w = state[i]!;
+      digestOut[4 * i] = w >>> 24;
+      digestOut[4 * i + 1] = w >>> 16;
+      digestOut[4 * i + 2] = w >>> 8;
+      digestOut[4 * i + 3] = w;
+    }
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * A minimal WebAssembly binary writer: just enough of the module format (WebAssembly Core
+ * Specification 2.0, §5 "Binary Format") and of the 128-bit SIMD instruction set to assemble the
+ * doorcode kernels at load time. The kernels' source is the TypeScript that drives this writer, so
+ * the package builds its WebAssembly from code kept in this repository, with no toolchain.
+ */
+
+/** Value types, spec §5.3.1. */
+export const ValueType = { i32: 0x7f, i64: 0x7e, v128: 0x7b } as const;
+export type ValueType = (typeof ValueType)[keyof typeof ValueType];
+
+/** Single-byte opcodes used by the kernels, spec §5.4. */
+export const Op = {
+  block: 0x02,
+  loop: 0x03,
+  br: 0x0c,
+  brIf: 0x0d,
+  end: 0x0b,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  i32Load: 0x28,
+  i32Store: 0x36,
+  i32Const: 0x41,
+  i64Const: 0x42,
+  i32Eqz: 0x45,
+  i32LtU: 0x49,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32Mul: 0x6c,
+  i32RemU: 0x70,
+  i32And: 0x71,
+  i32Or: 0x72,
+  i32Xor: 0x73,
+  i32Shl: 0x74,
+  i32ShrU: 0x76,
+  i64Or: 0x84,
+  i64Shl: 0x86,
+  i64ShrU: 0x88,
+  i32WrapI64: 0xa7,
+  i64ExtendI32U: 0xad,
+  simdPrefix: 0xfd,
+} as const;
+
+/** 128-bit SIMD opcodes (after the 0xfd prefix), spec §5.4.8. */
+export const SimdOp = {
+  v128Load: 0x00,
+  v128Store: 0x0b,
+  v128Const: 0x0c,
+  i32x4Splat: 0x11,
+  i32x4ExtractLane: 0x1b,
+  v128And: 0x4e,
+  v128AndNot: 0x4f,
+  v128Or: 0x50,
+  v128Xor: 0x51,
+  v128Bitselect: 0x52,
+  i32x4Shl: 0xab,
+  i32x4ShrU: 0xad,
+  i32x4Add: 0xae,
+} as const;
+
+/** Appends unsigned LEB128 (spec §5.2.2). */
+function pushU32(out: number[], value: number): void {
+  let v = value >>> 0;
+  do {
+    const byte = v & 0x7f;
+    v >>>= 7;
+    out.push(v === 0 ? byte : byte | 0x80);
+  } while (v !== 0);
+}
+
+/** Appends signed LEB128 for a 32-bit value (spec §5.2.2). */
+function pushS32(out: number[], value: number): void {
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return;
+  }
+}
+
+/** The body of one function: its locals and its instruction stream. */
+export class FunctionBuilder {
+  private readonly code: number[] = [];
+  private readonly localTypes: ValueType[] = [];
+
+  /** @param paramCount the function's parameters occupy local indices `0 .. paramCount-1`. */
+  constructor(private readonly paramCount: number) {}
+
+  /** Declares a new local and returns its index. */
+  local(type: ValueType): number {
+    this.localTypes.push(type);
+    return this.paramCount + this.localTypes.length - 1;
+  }
+
+  op(opcode: number): this {
+    this.code.push(opcode);
+    return this;
+  }
+
+  /** An instruction with one unsigned LEB128 immediate (locals, branch depths). */
+  opIndex(opcode: number, index: number): this {
+    this.code.push(opcode);
+    pushU32(this.code, index);
+    return this;
+  }
+
+  i32Const(value: number): this {
+    this.code.push(Op.i32Const);
+    pushS32(this.code, value);
+    return this;
+  }
+
+  /** A memory access with its alignment exponent and static offset (spec §5.4.6 memarg). */
+  memory(opcode: number, alignLog2: number, offset: number): this {
+    this.code.push(opcode);
+    pushU32(this.code, alignLog2);
+    pushU32(this.code, offset);
+    return this;
+  }
+
+  simd(opcode: number): this {
+    this.code.push(Op.simdPrefix);
+    pushU32(this.code, opcode);
+    return this;
+  }
+
+  simdMemory(opcode: number, alignLog2: number, offset: number): this {
+    this.simd(opcode);
+    pushU32(this.code, alignLog2);
+    pushU32(this.code, offset);
+    return this;
+  }
+
+  simdLane(opcode: number, lane: number): this {
+    this.simd(opcode);
+    this.code.push(lane);
+    return this;
+  }
+
+  /** `v128.const` with the same 32-bit value in all four lanes. */
+  v128ConstSplat(value: number): this {
+    this.simd(SimdOp.v128Const);
+    for (let lane = 0; lane < 4; lane++) {
+      this.code.push(
+        value & 0xff,
+        (value >>> 8) & 0xff,
+        (value >>> 16) & 0xff,
+        (value >>> 24) & 0xff,
+      );
+    }
+    return this;
+  }
+
+  /** `v128.const` with one 32-bit value per lane. */
+  v128ConstLanes(values: readonly [number, number, number, number]): this {
+    this.simd(SimdOp.v128Const);
+    for (const value of values) {
+      this.code.push(
+        value & 0xff,
+        (value >>> 8) & 0xff,
+        (value >>> 16) & 0xff,
+        (value >>> 24) & 0xff,
+      );
+    }
+    return this;
+  }
+
+  /** Block type `[] -> []` (spec §5.4.1). */
+  blockVoid(opcode: typeof Op.block | typeof Op.loop): this {
+    this.code.push(opcode, 0x40);
+    return this;
+  }
+
+  /** The encoded body: locals grouped by runs of one type, then the code and `end`. */
+  encode(): number[] {
+    const runs: [number, ValueType][] = [];
+    for (const type of this.localTypes) {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last[1] === type) last[0]++;
+      else runs.push([1, type]);
+    }
+    const body: number[] = [];
+    pushU32(body, runs.length);
+    for (const [count, type] of runs) {
+      pushU32(body, count);
+      body.push(type);
+    }
+    body.push(...this.code, Op.end);
+    const out: number[] = [];
+    pushU32(out, body.length);
+    for (const byte of body) out.push(byte);
+    return out;
+  }
+}
+
+interface ExportedFunction {
+  readonly name: string;
+  readonly params: readonly ValueType[];
+  readonly body: FunctionBuilder;
+}
+
+/** A module with one exported memory and exported functions returning nothing. */
+export class ModuleBuilder {
+  private readonly functions: ExportedFunction[] = [];
+
+  constructor(private readonly memoryPages: number) {}
+
+  /** Adds an exported function `(params) -> ()` and returns its builder. */
+  func(name: string, params: readonly ValueType[]): FunctionBuilder {
+    const body = new FunctionBuilder(params.length);
+    this.functions.push({ name, params, body });
+    return body;
+  }
+
+  /** The binary module, spec §5.5. */
+  encode(): Uint8Array<ArrayBuffer> {
+    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const section = (id: number, content: number[]): void => {
+      out.push(id);
+      pushU32(out, content.length);
+      for (const byte of content) out.push(byte);
+    };
+    const vector = (items: number[][]): number[] => {
+      const v: number[] = [];
+      pushU32(v, items.length);
+      for (const item of items) v.push(...item);
+      return v;
+    };
+    const name = (text: string): number[] => {
+      const bytes = Array.from(text, (c) => c.charCodeAt(0));
+      const v: number[] = [];
+      pushU32(v, bytes.length);
+      return v.concat(bytes);
+    };
+
+    // One type per function keeps the writer simple; the kernels have few functions.
+    section(1, vector(this.functions.map((f) => [0x60, ...vector(f.params.map((p) => [p])), 0])));
+    section(
+      3,
+      vector(
+        this.functions.map((_, i) => {
+          const v: number[] = [];
+          pushU32(v, i);
+          return v;
+        }),
+      ),
+    );
+    const limits: number[] = [0x00];
+    pushU32(limits, this.memoryPages);
+    section(5, vector([limits]));
+    const exports = this.functions.map((f, i) => {
+      const v = [...name(f.name), 0x00];
+      pushU32(v, i);
+      return v;
+    });
+    exports.push([...name('memory'), 0x02, 0x00]);
+    section(7, vector(exports));
+    section(10, vector(this.functions.map((f) => f.body.encode())));
+    return new Uint8Array(out);
+  }
+}
