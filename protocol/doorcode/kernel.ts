@@ -17,7 +17,7 @@ import { HmacSha256Words } from './sha256-words.js';
 import { add, constant, emit, load, local, v128Locals, type LaneExpr } from './wasm/lane-expr.js';
 import {
   LaneSchedule,
-  emitSha256Compressions,
+  emitSha256Compression,
   sha256LaneLocals,
   type RoundInputs,
   type Sha256LaneLocals,
@@ -25,11 +25,14 @@ import {
 import { SHA256_K } from './sha256-words.js';
 import { ModuleBuilder, Op, SimdOp, ValueType, type FunctionBuilder } from './wasm/wasm-writer.js';
 
-/** Memory layout of a kernel instance (byte offsets into its one page). */
+/** Memory layout of a kernel instance (byte offsets). */
 const INNER_STATE = 0;
 const OUTER_STATE = 32;
+/** The words of the four MACs that truncation reads, one v128 row per word. */
 const DIGEST_SCRATCH = 64;
-const OUTPUT = 1024;
+/** `K[t]` of FIPS 180-4 §4.2.2 splat to four lanes, 64 rows. */
+const ROUND_CONSTANTS = 256;
+const OUTPUT = 2048;
 /** Codes per kernel call: the output area is `OUTPUT .. OUTPUT + 4 * OUTPUT_CAPACITY`. */
 const OUTPUT_CAPACITY = 4096;
 const LANES = 4;
@@ -43,7 +46,7 @@ const SCHEDULE_ROW_BYTES = 64 * 16;
 const SCHEDULE_TABLE_SLOTS = 4096;
 /** Slots filled at least per table refill, so small unaligned requests don't refill each time. */
 const SCHEDULE_MIN_FILL = 1024;
-const MEMORY_PAGES = (SCHEDULE_TABLE + (SCHEDULE_TABLE_SLOTS / 4) * SCHEDULE_ROW_BYTES) / 65536;
+const MEMORY_PAGES = (SCHEDULE_TABLE + (SCHEDULE_TABLE_SLOTS / LANES) * SCHEDULE_ROW_BYTES) / 65536;
 
 /** ASCII "code" as a big-endian word (§5: `"code" ‖ u16be(s)`). */
 const CODE_WORD = 0x636f6465;
@@ -54,16 +57,14 @@ const DOORCODE_INNER_BITS = (64 + 6) * 8;
 const HOTP_INNER_BITS = (64 + 8) * 8;
 const OUTER_BITS = (64 + 32) * 8;
 
-/** Independent four-lane groups interleaved per loop iteration, for instruction-level parallelism. */
-const GROUPS_PER_STEP = 1;
-const CODES_PER_STEP = LANES * GROUPS_PER_STEP;
+const zeros = (count: number): LaneExpr[] => Array.from({ length: count }, () => constant(0));
 
 interface HmacLocals {
   readonly inner: number[];
   readonly outer: number[];
-  /** Per group: the inner hash, which is the outer block's message. */
-  readonly digests: number[][];
-  readonly compression: Sha256LaneLocals[];
+  /** The inner hash, which is the outer block's message. */
+  readonly digest: number[];
+  readonly compression: Sha256LaneLocals;
   readonly outAddr: number;
   readonly modulus: number;
   readonly offset: number;
@@ -83,12 +84,11 @@ function emitSplatState(f: FunctionBuilder, offset: number): number[] {
 }
 
 function hmacLocals(f: FunctionBuilder, outAddr: number, modulus: number): HmacLocals {
-  const perGroup = Array.from({ length: GROUPS_PER_STEP }, (_, g) => g);
   return {
     inner: emitSplatState(f, INNER_STATE),
     outer: emitSplatState(f, OUTER_STATE),
-    digests: perGroup.map(() => v128Locals(f, 8)),
-    compression: perGroup.map(() => sha256LaneLocals(f)),
+    digest: v128Locals(f, 8),
+    compression: sha256LaneLocals(f),
     outAddr,
     modulus,
     offset: f.local(ValueType.i32),
@@ -97,49 +97,36 @@ function hmacLocals(f: FunctionBuilder, outAddr: number, modulus: number): HmacL
 }
 
 /**
- * One HMAC-SHA256 per lane and group over the inner message blocks `innerWords[group]` (RFC
- * 2104: inner then outer compression from the precomputed states), then RFC 4226 §5.3 dynamic
- * truncation and `mod modulus`, CODES_PER_STEP codes stored at `outAddr`.
+ * One HMAC-SHA256 per lane from the precomputed key states (RFC 2104: inner, then outer
+ * compression), then RFC 4226 §5.3 dynamic truncation and `mod modulus`: four codes at `outAddr`.
  */
-function emitHmacCodes(
-  f: FunctionBuilder,
-  innerInputs: readonly RoundInputs[],
-  l: HmacLocals,
-): void {
-  const innerHashes = emitSha256Compressions(
-    f,
-    innerInputs.map((inputs, g) => ({ ...inputs, chain: l.inner, locals: l.compression[g]! })),
-  );
-  innerHashes.forEach((hash, g) =>
-    hash.forEach((word, i) => {
-      emit(f, word);
-      f.opIndex(Op.localSet, l.digests[g]![i]!);
-    }),
-  );
-  const macs = emitSha256Compressions(
-    f,
-    l.digests.map((digest, g) => ({
-      chain: l.outer,
-      words: [
-        ...digest.map(local),
-        constant(PAD_WORD),
-        ...Array.from({ length: 6 }, () => constant(0)),
-        constant(OUTER_BITS),
-      ],
-      locals: l.compression[g]!,
-    })),
-  );
-  macs.forEach((mac, g) => {
-    // Truncation reads at most bytes 15..18 (words 0..4) and the offset in byte 31 (word 7).
-    for (const i of [0, 1, 2, 3, 4, 7]) {
-      f.i32Const(0);
-      emit(f, mac[i]!);
-      f.simdMemory(SimdOp.v128Store, 4, DIGEST_SCRATCH + 128 * g + 16 * i);
-    }
+function emitHmacCodes(f: FunctionBuilder, innerInputs: RoundInputs, l: HmacLocals): void {
+  const innerHash = emitSha256Compression(f, l.inner, innerInputs, l.compression);
+  innerHash.forEach((word, i) => {
+    emit(f, word);
+    f.opIndex(Op.localSet, l.digest[i]!);
   });
-  for (let code = 0; code < CODES_PER_STEP; code++) {
-    const laneBase = DIGEST_SCRATCH + 128 * Math.floor(code / LANES) + 4 * (code % LANES);
-    // offset = low 4 bits of the last byte; row = byte address of the word holding byte `offset`.
+  const outerWords = [
+    ...l.digest.map(local),
+    constant(PAD_WORD),
+    ...zeros(6),
+    constant(OUTER_BITS),
+  ];
+  const mac = emitSha256Compression(
+    f,
+    l.outer,
+    { words: outerWords, roundConstants: ROUND_CONSTANTS },
+    l.compression,
+  );
+  // Truncation reads at most bytes 15..18 (words 0..4) and the offset in byte 31 (word 7).
+  for (const i of [0, 1, 2, 3, 4, 7]) {
+    f.i32Const(0);
+    emit(f, mac[i]!);
+    f.simdMemory(SimdOp.v128Store, 4, DIGEST_SCRATCH + 16 * i);
+  }
+  for (let lane = 0; lane < LANES; lane++) {
+    const laneBase = DIGEST_SCRATCH + 4 * lane;
+    // offset = low 4 bits of the last byte; row = byte offset of the word holding byte `offset`.
     f.i32Const(0)
       .memory(Op.i32Load, 2, laneBase + 16 * 7)
       .i32Const(15)
@@ -158,53 +145,28 @@ function emitHmacCodes(
     f.op(Op.i32Shl).op(Op.i32Sub).op(Op.i64ExtendI32U).op(Op.i64ShrU).op(Op.i32WrapI64);
     f.i32Const(0x7fffffff).op(Op.i32And);
     f.opIndex(Op.localGet, l.modulus).op(Op.i32RemU);
-    f.memory(Op.i32Store, 2, 4 * code);
+    f.memory(Op.i32Store, 2, 4 * lane);
   }
 }
 
-/** Emits `while (count != 0) { body; count-- }`. */
-function emitCountedLoop(f: FunctionBuilder, count: number, body: () => void): void {
-  f.blockVoid(Op.block).blockVoid(Op.loop);
-  f.opIndex(Op.localGet, count).op(Op.i32Eqz).opIndex(Op.brIf, 1);
-  body();
-  f.opIndex(Op.localGet, count).i32Const(1).op(Op.i32Sub).opIndex(Op.localSet, count);
-  f.opIndex(Op.br, 0).op(Op.end).op(Op.end);
-}
-
-/** Emits `while (steps != 0) { body; outAddr += 4 * CODES_PER_STEP; steps-- }`. */
-function emitStepLoop(f: FunctionBuilder, steps: number, outAddr: number, body: () => void): void {
-  f.i32Const(OUTPUT).opIndex(Op.localSet, outAddr);
-  f.blockVoid(Op.block).blockVoid(Op.loop);
-  f.opIndex(Op.localGet, steps).op(Op.i32Eqz).opIndex(Op.brIf, 1);
-  body();
-  f.opIndex(Op.localGet, outAddr)
-    .i32Const(4 * CODES_PER_STEP)
-    .op(Op.i32Add);
-  f.opIndex(Op.localSet, outAddr);
-  f.opIndex(Op.localGet, steps).i32Const(1).op(Op.i32Sub).opIndex(Op.localSet, steps);
-  f.opIndex(Op.br, 0).op(Op.end).op(Op.end);
-}
-
-/** Lane offsets `[0, 1, 2, 3] + 4 * group`, scaled by `unit`, as a v128 constant. */
-const laneOffsets = (group: number, unit: number): [number, number, number, number] => [
-  4 * group * unit,
-  (4 * group + 1) * unit,
-  (4 * group + 2) * unit,
-  (4 * group + 3) * unit,
-];
-
 /** Word 1 of the doorcode message: u16be(slot), then the 0x80 padding byte and a zero byte. */
-function emitSlotWords(f: FunctionBuilder, firstSlot: number, slotWords: readonly number[]): void {
-  slotWords.forEach((slotWord, g) => {
-    f.opIndex(Op.localGet, firstSlot).i32Const(16).op(Op.i32Shl).simd(SimdOp.i32x4Splat);
-    f.v128ConstLanes(laneOffsets(g, 1 << 16)).simd(SimdOp.i32x4Add);
-    f.v128ConstSplat(0x8000).simd(SimdOp.i32x4Add).opIndex(Op.localSet, slotWord);
-  });
+function emitSlotWord(f: FunctionBuilder, firstSlot: number, slotWord: number): void {
+  f.opIndex(Op.localGet, firstSlot).i32Const(16).op(Op.i32Shl).simd(SimdOp.i32x4Splat);
+  f.v128ConstLanes([0x8000, 0x18000, 0x28000, 0x38000]).simd(SimdOp.i32x4Add);
+  f.opIndex(Op.localSet, slotWord);
 }
+
+/** The 16 words of the doorcode inner message block (§5 `"code" ‖ u16be(s)`, FIPS 180-4 padding). */
+const doorcodeWords = (slotWord: LaneExpr): LaneExpr[] => [
+  constant(CODE_WORD),
+  slotWord,
+  ...zeros(13),
+  constant(DOORCODE_INNER_BITS),
+];
 
 /**
  * `doorSchedule(firstSlot, rows)`: fills `rows` rows of the schedule table with `K[t] + W[t]` of
- * the inner message of slots `firstSlot + 4 * row ..`.
+ * the inner messages of slots `firstSlot + 4 * row ..`.
  */
 function buildDoorScheduleFunction(m: ModuleBuilder): void {
   const f = m.func('doorSchedule', [ValueType.i32, ValueType.i32]);
@@ -212,9 +174,9 @@ function buildDoorScheduleFunction(m: ModuleBuilder): void {
   const slotWord = f.local(ValueType.v128);
   const rowAddr = f.local(ValueType.i32);
   const ring = v128Locals(f, 16);
-  emitSlotWords(f, firstSlot, [slotWord]);
+  emitSlotWord(f, firstSlot, slotWord);
   f.i32Const(SCHEDULE_TABLE).opIndex(Op.localSet, rowAddr);
-  emitCountedLoop(f, rows, () => {
+  f.countedLoop(rows, () => {
     const schedule = new LaneSchedule(f, doorcodeWords(local(slotWord)), ring);
     for (let t = 0; t < 64; t++) {
       f.opIndex(Op.localGet, rowAddr);
@@ -223,68 +185,53 @@ function buildDoorScheduleFunction(m: ModuleBuilder): void {
     }
     emit(f, add(local(slotWord), constant(LANES << 16)));
     f.opIndex(Op.localSet, slotWord);
-    f.opIndex(Op.localGet, rowAddr).i32Const(SCHEDULE_ROW_BYTES).op(Op.i32Add);
-    f.opIndex(Op.localSet, rowAddr);
+    f.addToLocal(rowAddr, SCHEDULE_ROW_BYTES);
   });
 }
 
-/** The 16 words of the doorcode inner message block (§5: `"code" ‖ u16be(s)`, FIPS 180-4 padding). */
-const doorcodeWords = (slotWord: LaneExpr): LaneExpr[] => [
-  constant(CODE_WORD),
-  slotWord,
-  ...Array.from({ length: 13 }, () => constant(0)),
-  constant(DOORCODE_INNER_BITS),
-];
+/** Emits `outAddr = OUTPUT; while (steps != 0) { body; outAddr += 16; steps-- }`. */
+function emitStepLoop(f: FunctionBuilder, steps: number, outAddr: number, body: () => void): void {
+  f.i32Const(OUTPUT).opIndex(Op.localSet, outAddr);
+  f.countedLoop(steps, () => {
+    body();
+    f.addToLocal(outAddr, 4 * LANES);
+  });
+}
 
-/**
- * `doorcodes(rowAddr, steps, modulus)`: codes of the slots whose schedule rows start at byte
- * address `rowAddr`, CODES_PER_STEP per step.
- */
+/** `doorcodes(rowAddr, steps, modulus)`: four codes per step, from schedule rows at `rowAddr ..`. */
 function buildDoorcodeFunction(m: ModuleBuilder): void {
   const f = m.func('doorcodes', [ValueType.i32, ValueType.i32, ValueType.i32]);
   const [rowAddr, steps, modulus] = [0, 1, 2];
   const outAddr = f.local(ValueType.i32);
   const l = hmacLocals(f, outAddr, modulus);
-  const innerInputs = Array.from({ length: GROUPS_PER_STEP }, (_, g) => ({
-    roundInput: (t: number) => load(rowAddr, g * SCHEDULE_ROW_BYTES + 16 * t),
-  }));
   emitStepLoop(f, steps, outAddr, () => {
-    emitHmacCodes(f, innerInputs, l);
-    f.opIndex(Op.localGet, rowAddr)
-      .i32Const(GROUPS_PER_STEP * SCHEDULE_ROW_BYTES)
-      .op(Op.i32Add);
-    f.opIndex(Op.localSet, rowAddr);
+    emitHmacCodes(f, { rows: rowAddr }, l);
+    f.addToLocal(rowAddr, SCHEDULE_ROW_BYTES);
   });
 }
 
-/** `hotp(counterHigh, counterLow, steps, modulus)`: codes of counters `high:low ..`. */
+/** `hotp(counterHigh, counterLow, steps, modulus)`: codes of counters `high:low ..`, four per step. */
 function buildHotpFunction(m: ModuleBuilder): void {
   const f = m.func('hotp', [ValueType.i32, ValueType.i32, ValueType.i32, ValueType.i32]);
   const [counterHigh, counterLow, steps, modulus] = [0, 1, 2, 3];
   const highWord = f.local(ValueType.v128);
-  const lowWords = v128Locals(f, GROUPS_PER_STEP);
+  const lowWord = f.local(ValueType.v128);
   const outAddr = f.local(ValueType.i32);
   const l = hmacLocals(f, outAddr, modulus);
   f.opIndex(Op.localGet, counterHigh).simd(SimdOp.i32x4Splat).opIndex(Op.localSet, highWord);
-  lowWords.forEach((lowWord, g) => {
-    f.opIndex(Op.localGet, counterLow).simd(SimdOp.i32x4Splat);
-    f.v128ConstLanes(laneOffsets(g, 1)).simd(SimdOp.i32x4Add).opIndex(Op.localSet, lowWord);
-  });
-  const innerInputs = lowWords.map((lowWord) => ({
-    words: [
-      local(highWord),
-      local(lowWord),
-      constant(PAD_WORD),
-      ...Array.from({ length: 12 }, () => constant(0)),
-      constant(HOTP_INNER_BITS),
-    ],
-  }));
+  f.opIndex(Op.localGet, counterLow).simd(SimdOp.i32x4Splat);
+  f.v128ConstLanes([0, 1, 2, 3]).simd(SimdOp.i32x4Add).opIndex(Op.localSet, lowWord);
+  const words = [
+    local(highWord),
+    local(lowWord),
+    constant(PAD_WORD),
+    ...zeros(12),
+    constant(HOTP_INNER_BITS),
+  ];
   emitStepLoop(f, steps, outAddr, () => {
-    emitHmacCodes(f, innerInputs, l);
-    for (const lowWord of lowWords) {
-      emit(f, add(local(lowWord), constant(CODES_PER_STEP)));
-      f.opIndex(Op.localSet, lowWord);
-    }
+    emitHmacCodes(f, { words, roundConstants: ROUND_CONSTANTS }, l);
+    emit(f, add(local(lowWord), constant(LANES)));
+    f.opIndex(Op.localSet, lowWord);
   });
 }
 
@@ -342,6 +289,9 @@ export class DoorcodeKernel {
     const instance = new WebAssembly.Instance(kernelModule());
     this.wasm = instance.exports as unknown as KernelExports;
     this.words = new Uint32Array(this.wasm.memory.buffer);
+    SHA256_K.forEach((k, t) =>
+      this.words.fill(k, ROUND_CONSTANTS / 4 + 4 * t, ROUND_CONSTANTS / 4 + 4 * t + 4),
+    );
     // "day" is fixed in the K_day message (§5: "day" ‖ D ‖ u16be(keyVersion)).
     this.dayMessage.set([0x64, 0x61, 0x79]);
   }
@@ -359,7 +309,7 @@ export class DoorcodeKernel {
     this.loadDayKey(doorKey, day, keyVersion);
     this.run(out, outOffset, count, (done, n) => {
       const rowAddr = this.scheduleRows(firstSlot + done, n);
-      this.wasm.doorcodes(rowAddr, Math.ceil(n / CODES_PER_STEP), modulus);
+      this.wasm.doorcodes(rowAddr, Math.ceil(n / LANES), modulus);
     });
   }
 
@@ -392,24 +342,19 @@ export class DoorcodeKernel {
       // The kernel steps only the low word; split where it would carry into the high word.
       const beforeCarry = 0x100000000 - low;
       if (n <= beforeCarry) {
-        this.wasm.hotp(
-          Math.floor(first / 0x100000000),
-          low,
-          Math.ceil(n / CODES_PER_STEP),
-          modulus,
-        );
+        this.wasm.hotp(Math.floor(first / 0x100000000), low, Math.ceil(n / LANES), modulus);
       } else {
         this.wasm.hotp(
           Math.floor(first / 0x100000000),
           low,
-          Math.ceil(beforeCarry / CODES_PER_STEP),
+          Math.ceil(beforeCarry / LANES),
           modulus,
         );
         const rest = this.words.slice(OUTPUT / 4, OUTPUT / 4 + beforeCarry);
         this.wasm.hotp(
           Math.floor((first + beforeCarry) / 0x100000000),
           0,
-          Math.ceil((n - beforeCarry) / CODES_PER_STEP),
+          Math.ceil((n - beforeCarry) / LANES),
           modulus,
         );
         this.words.copyWithin(OUTPUT / 4 + beforeCarry, OUTPUT / 4, OUTPUT / 4 + n - beforeCarry);
@@ -425,10 +370,7 @@ export class DoorcodeKernel {
   private scheduleRows(firstSlot: number, count: number): number {
     const fromBase = firstSlot - this.tableBase;
     if (fromBase < 0 || fromBase % LANES !== 0 || fromBase + count > this.tableSlots) {
-      const fill = Math.min(
-        SCHEDULE_TABLE_SLOTS,
-        Math.max(SCHEDULE_MIN_FILL, count + CODES_PER_STEP),
-      );
+      const fill = Math.min(SCHEDULE_TABLE_SLOTS, Math.max(SCHEDULE_MIN_FILL, count + LANES));
       const rows = Math.ceil(fill / LANES);
       this.wasm.doorSchedule(firstSlot, rows);
       this.tableBase = firstSlot;

@@ -174,6 +174,24 @@ export class FunctionBuilder {
     return this;
   }
 
+  /** Emits `while (counter != 0) { body(); counter-- }` over the i32 local `counter`. */
+  countedLoop(counter: number, body: () => void): this {
+    this.blockVoid(Op.block).blockVoid(Op.loop);
+    this.opIndex(Op.localGet, counter).op(Op.i32Eqz).opIndex(Op.brIf, 1);
+    body();
+    this.opIndex(Op.localGet, counter).i32Const(1).op(Op.i32Sub).opIndex(Op.localSet, counter);
+    this.opIndex(Op.br, 0).op(Op.end).op(Op.end);
+    return this;
+  }
+
+  /** Emits `target += amount` for an i32 local. */
+  addToLocal(target: number, amount: number): this {
+    return this.opIndex(Op.localGet, target)
+      .i32Const(amount)
+      .op(Op.i32Add)
+      .opIndex(Op.localSet, target);
+  }
+
   /** The encoded body: locals grouped by runs of one type, then the code and `end`. */
   encode(): number[] {
     const runs: [number, ValueType][] = [];
