@@ -14,7 +14,7 @@ import {
 } from './deriver.js';
 import { assertDayLabel } from './day-label.js';
 import { HmacSha256Words } from './sha256-words.js';
-import { add, constant, emit, load, local, v128Locals, type LaneExpr } from './wasm/lane-expr.js';
+import { add, constant, emit, local, v128Locals, type LaneExpr } from './wasm/lane-expr.js';
 import {
   LaneSchedule,
   emitSha256Compression,
