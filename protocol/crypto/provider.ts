@@ -33,8 +33,9 @@ export interface CryptoProvider {
   /** RFC 7748 §5: the public key `X25519(secretKey, 9)`. */
   x25519PublicKey(secretKey: Uint8Array): Uint8Array;
   /**
-   * RFC 7748 §5 shared secret. Returns `undefined` when the result is all zeros (a low-order or
-   * otherwise non-contributory peer key, RFC 7748 §6.1), which callers must treat as a failure.
+   * RFC 7748 §5 shared secret: bit 255 of the peer key is ignored and u is reduced modulo p.
+   * Returns `undefined` when the result would be all zeros, i.e. for exactly the peer keys of order
+   * dividing 8 (RFC 7748 §6.1); callers must treat that as a failure.
    */
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined;
 
@@ -43,14 +44,19 @@ export interface CryptoProvider {
   /** RFC 8032 §5.1.6. */
   ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array;
   /**
-   * RFC 8032 §5.1.7, strict: non-canonical encodings of R, A or S (S >= L) are rejected, so both
-   * providers accept exactly the same signatures. Any malformed input returns `false`.
+   * RFC 8032 §5.1.7, strict, so both providers accept exactly the same signatures: S >= L, a
+   * non-canonical or small-order A, and a non-canonical R are rejected, and the cofactorless
+   * equation is checked as "the encoding of [S]B - [k]A equals the received R bytes". A signature
+   * of the wrong length returns `false`; a public key of the wrong length throws `RangeError`.
    */
   ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
 
   /** RFC 8439 §2.8 AEAD_CHACHA20_POLY1305: returns ciphertext ‖ 16-byte tag. */
   aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
-  /** RFC 8439 §2.8: returns the plaintext, or `undefined` when the tag does not verify. */
+  /**
+   * RFC 8439 §2.8: returns the plaintext, or `undefined` when the tag does not verify or `sealed`
+   * is shorter than a tag.
+   */
   aeadOpen(
     key: Uint8Array,
     nonce: Uint8Array,
@@ -62,6 +68,6 @@ export interface CryptoProvider {
   sha256(data: Uint8Array): Uint8Array;
   /** RFC 2104 HMAC-SHA256 (any key length). */
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
-  /** RFC 5869 HKDF-SHA256 extract-then-expand; `length` <= 8160. */
+  /** RFC 5869 HKDF-SHA256 extract-then-expand; `length` is an integer in [0, 8160]. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
 }

@@ -1,0 +1,291 @@
+/**
+ * The node:crypto `CryptoProvider` (ARCHITECTURE.md §1): OpenSSL underneath, fast, and bit for bit
+ * the same answers as the @noble reference in protocol/crypto. Where OpenSSL is more lenient than
+ * the interface's strict rules, explicit checks run first (SECURITY.md, Crypto, items 9 and 11).
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  sign,
+  verify,
+} from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import {
+  AEAD_KEY_BYTES,
+  AEAD_NONCE_BYTES,
+  AEAD_TAG_BYTES,
+  ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SEED_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  HKDF_SHA256_MAX_BYTES,
+  SHA256_BYTES,
+  X25519_KEY_BYTES,
+} from '../../protocol/crypto/provider.js';
+import type { CryptoProvider, RandomSource } from '../../protocol/crypto/provider.js';
+
+/** RFC 8410 §7 PKCS#8 and SubjectPublicKeyInfo headers that wrap a raw 32-byte key. */
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** Node's `hkdfSync` refuses `info` longer than this; RFC 5869 sets no such limit. */
+const NODE_HKDF_MAX_INFO_BYTES = 1024;
+
+/** RFC 7748 §4.1 / RFC 8032 §5.1: p = 2^255 - 19. */
+const P = 2n ** 255n - 19n;
+
+/**
+ * RFC 7748 §6.1: the u-coordinates of the points of order dividing 8 on curve25519 and its twist,
+ * including the non-canonical encodings p and p + 1 of 0 and 1. X25519 with a clamped scalar maps
+ * exactly these (bit 255 being ignored, §5) to the all-zero output. Refusing them before OpenSSL
+ * runs mirrors @noble, and avoids OpenSSL's derivation error.
+ */
+const X25519_LOW_ORDER = new Set(
+  [
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+    '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  ].flatMap((hex) => [
+    hex,
+    hex.slice(0, 62) + (Number.parseInt(hex.slice(62), 16) | 0x80).toString(16),
+  ]),
+);
+
+/**
+ * RFC 8032 §5.1: the canonical encodings of the eight points of the small-order (torsion)
+ * subgroup. A public key among them lets one signature verify for many messages, so the strict
+ * verifier refuses them, as @noble does with `zip215: false`.
+ */
+const ED25519_SMALL_ORDER = new Set([
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  '0000000000000000000000000000000000000000000000000000000000000080',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+]);
+
+/** Throws `TypeError` unless `value` is a `Uint8Array`; `what` names it, never its content. */
+function assertBytes(value: Uint8Array, what: string): void {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+}
+
+/** Throws unless `value` is a `Uint8Array` of exactly `size` bytes; reports lengths only. */
+function assertSize(value: Uint8Array, size: number, what: string): void {
+  assertBytes(value, what);
+  if (value.length !== size) {
+    throw new RangeError(`${what} must be ${size} bytes, got ${value.length}`);
+  }
+}
+
+/** Throws `RangeError` unless `length` is an integer in `[0, max]`. */
+function assertLength(length: number, max: number, what: string): void {
+  if (!Number.isSafeInteger(length) || length < 0 || length > max) {
+    throw new RangeError(`${what} must be an integer in [0, ${max}], got ${length}`);
+  }
+}
+
+/** A plain `Uint8Array` over a Buffer that node:crypto allocated for this call (no copy). */
+function plain(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/** The hex of public bytes, without copying them. */
+function publicHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Imports a raw private key; the DER copy that briefly holds the secret is wiped. */
+function importPrivateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
+  const der = Buffer.alloc(prefix.length + raw.length);
+  prefix.copy(der);
+  der.set(raw, prefix.length);
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    der.fill(0);
+  }
+}
+
+function importPublicKey(prefix: Buffer, raw: Uint8Array): KeyObject {
+  const der = Buffer.alloc(prefix.length + raw.length);
+  prefix.copy(der);
+  der.set(raw, prefix.length);
+  return createPublicKey({ key: der, format: 'der', type: 'spki' });
+}
+
+/**
+ * The raw 32-byte public key of a private key: the tail of its SubjectPublicKeyInfo, copied so
+ * that the result owns exactly its own bytes.
+ */
+function rawPublicKey(privateKey: KeyObject, prefix: Buffer): Uint8Array {
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return new Uint8Array(spki.subarray(prefix.length));
+}
+
+/**
+ * RFC 8032 §5.1.3 strictness that OpenSSL skips when decoding A: it reduces y modulo p and accepts
+ * x = 0 with the sign bit set. Only y = 1 and y = p - 1 have x = 0.
+ */
+function isCanonicalEd25519Point(encoding: Uint8Array): boolean {
+  const last = encoding[31] ?? 0;
+  let y = BigInt(last & 0x7f);
+  for (let i = 30; i >= 0; i--) y = (y << 8n) | BigInt(encoding[i] ?? 0);
+  if (y >= P) return false;
+  return !(last >> 7 === 1 && (y === 1n || y === P - 1n));
+}
+
+/**
+ * RFC 5869 §2.2-2.3 with HMAC-SHA256, for the `info` lengths `hkdfSync` refuses; `length` is
+ * already checked against 255 * HashLen.
+ */
+function hkdfWithHmac(
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Uint8Array {
+  const prk = createHmac('sha256', salt).update(ikm).digest();
+  const okm = new Uint8Array(length);
+  let block: Uint8Array = new Uint8Array(0);
+  for (let offset = 0, counter = 1; offset < length; offset += SHA256_BYTES, counter++) {
+    block = createHmac('sha256', prk)
+      .update(block)
+      .update(info)
+      .update(Uint8Array.of(counter))
+      .digest();
+    okm.set(block.subarray(0, length - offset), offset);
+  }
+  prk.fill(0);
+  block.fill(0);
+  return okm;
+}
+
+/** Creates the node:crypto-backed provider; all randomness comes from `random`. */
+export function createNodeCrypto(random: RandomSource): CryptoProvider {
+  return {
+    name: 'node',
+
+    randomBytes(length) {
+      assertLength(length, Number.MAX_SAFE_INTEGER, 'random length');
+      const bytes = random(length);
+      if (bytes.length !== length) {
+        throw new RangeError(`random source returned ${bytes.length} bytes, expected ${length}`);
+      }
+      return bytes;
+    },
+
+    x25519PublicKey(secretKey) {
+      assertSize(secretKey, X25519_KEY_BYTES, 'X25519 secret key');
+      return rawPublicKey(importPrivateKey(X25519_PKCS8_PREFIX, secretKey), X25519_SPKI_PREFIX);
+    },
+
+    x25519(secretKey, publicKey) {
+      assertSize(secretKey, X25519_KEY_BYTES, 'X25519 secret key');
+      assertSize(publicKey, X25519_KEY_BYTES, 'X25519 public key');
+      if (X25519_LOW_ORDER.has(publicHex(publicKey))) return undefined;
+      const shared = diffieHellman({
+        privateKey: importPrivateKey(X25519_PKCS8_PREFIX, secretKey),
+        publicKey: importPublicKey(X25519_SPKI_PREFIX, publicKey),
+      });
+      return plain(shared);
+    },
+
+    ed25519PublicKey(seed) {
+      assertSize(seed, ED25519_SEED_BYTES, 'Ed25519 seed');
+      return rawPublicKey(importPrivateKey(ED25519_PKCS8_PREFIX, seed), ED25519_SPKI_PREFIX);
+    },
+
+    ed25519Sign(seed, message) {
+      assertSize(seed, ED25519_SEED_BYTES, 'Ed25519 seed');
+      assertBytes(message, 'Ed25519 message');
+      return plain(sign(null, message, importPrivateKey(ED25519_PKCS8_PREFIX, seed)));
+    },
+
+    ed25519Verify(publicKey, message, signature) {
+      assertSize(publicKey, ED25519_PUBLIC_KEY_BYTES, 'Ed25519 public key');
+      assertBytes(message, 'Ed25519 message');
+      assertBytes(signature, 'Ed25519 signature');
+      if (signature.length !== ED25519_SIGNATURE_BYTES) return false;
+      if (!isCanonicalEd25519Point(publicKey)) return false;
+      if (ED25519_SMALL_ORDER.has(publicHex(publicKey))) return false;
+      // OpenSSL enforces S < L and checks the cofactorless equation by comparing the encoding of
+      // [S]B - [k]A with the received R bytes, which also refuses any non-canonical R.
+      return verify(null, message, importPublicKey(ED25519_SPKI_PREFIX, publicKey), signature);
+    },
+
+    aeadSeal(key, nonce, aad, plaintext) {
+      assertSize(key, AEAD_KEY_BYTES, 'ChaCha20-Poly1305 key');
+      assertSize(nonce, AEAD_NONCE_BYTES, 'ChaCha20-Poly1305 nonce');
+      assertBytes(aad, 'ChaCha20-Poly1305 aad');
+      assertBytes(plaintext, 'ChaCha20-Poly1305 plaintext');
+      const cipher = createCipheriv('chacha20-poly1305', key, nonce, {
+        authTagLength: AEAD_TAG_BYTES,
+      });
+      cipher.setAAD(aad, { plaintextLength: plaintext.length });
+      const sealed = new Uint8Array(plaintext.length + AEAD_TAG_BYTES);
+      const body = cipher.update(plaintext);
+      sealed.set(body);
+      sealed.set(cipher.final(), body.length);
+      sealed.set(cipher.getAuthTag(), plaintext.length);
+      return sealed;
+    },
+
+    aeadOpen(key, nonce, aad, sealed) {
+      assertSize(key, AEAD_KEY_BYTES, 'ChaCha20-Poly1305 key');
+      assertSize(nonce, AEAD_NONCE_BYTES, 'ChaCha20-Poly1305 nonce');
+      assertBytes(aad, 'ChaCha20-Poly1305 aad');
+      assertBytes(sealed, 'ChaCha20-Poly1305 sealed box');
+      if (sealed.length < AEAD_TAG_BYTES) return undefined;
+      const bodyLength = sealed.length - AEAD_TAG_BYTES;
+      const decipher = createDecipheriv('chacha20-poly1305', key, nonce, {
+        authTagLength: AEAD_TAG_BYTES,
+      });
+      decipher.setAuthTag(sealed.subarray(bodyLength));
+      decipher.setAAD(aad, { plaintextLength: bodyLength });
+      const plaintext = decipher.update(sealed.subarray(0, bodyLength));
+      try {
+        decipher.final();
+      } catch {
+        // Sizes are checked above, so the only failure left is RFC 8439 §2.8 tag mismatch; the
+        // unauthenticated plaintext is wiped, never returned.
+        plaintext.fill(0);
+        return undefined;
+      }
+      return plain(plaintext);
+    },
+
+    sha256(data) {
+      assertBytes(data, 'SHA-256 input');
+      return plain(createHash('sha256').update(data).digest());
+    },
+
+    hmacSha256(key, data) {
+      assertBytes(key, 'HMAC-SHA256 key');
+      assertBytes(data, 'HMAC-SHA256 input');
+      return plain(createHmac('sha256', key).update(data).digest());
+    },
+
+    hkdfSha256(ikm, salt, info, length) {
+      assertBytes(ikm, 'HKDF-SHA256 ikm');
+      assertBytes(salt, 'HKDF-SHA256 salt');
+      assertBytes(info, 'HKDF-SHA256 info');
+      assertLength(length, HKDF_SHA256_MAX_BYTES, 'HKDF-SHA256 length');
+      if (info.length > NODE_HKDF_MAX_INFO_BYTES) return hkdfWithHmac(ikm, salt, info, length);
+      return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
+    },
+  };
+}
