@@ -5,7 +5,13 @@ export { createNodeCrypto } from './core/node-crypto-provider.js';
 export { DOORCODE_DEFAULTS, formatCode } from '../protocol/doorcode/deriver.js';
 export type { DayCodesRequest, DayCodesDeriver } from '../protocol/doorcode/deriver.js';
 export { KeywayError, InputError } from './core/errors.js';
-export { bulkCodes, deriveCodes, CODES_FORMATS, MAX_DAYS, MAX_SYNC_CODES } from './core/bulk-codes.js';
+export {
+  bulkCodes,
+  deriveCodes,
+  CODES_FORMATS,
+  MAX_DAYS,
+  MAX_SYNC_CODES,
+} from './core/bulk-codes.js';
 export type {
   BulkCodes,
   BulkCodesOptions,
