@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { addDays } from '../../protocol/doorcode/day-label.js';
+import { addDays, assertDayLabel } from '../../protocol/doorcode/day-label.js';
 import type { DayCodesDeriver } from '../../protocol/doorcode/deriver.js';
 import {
   DOORCODE_DEFAULTS,
@@ -22,11 +22,9 @@ import {
   MIN_DIGITS,
 } from '../../protocol/doorcode/deriver.js';
 import { createDoorcodeKernel } from '../../protocol/doorcode/kernel.js';
-import { deriveDoorKey } from '../../protocol/doorcode/reference.js';
+import { DOORCODE_KEY_BYTES, deriveDoorKey } from '../../protocol/doorcode/reference.js';
 import { InputError, KeywayError } from './errors.js';
 
-/** `K_property` and `K_door` are both 32 bytes (§5). */
-export const KEY_BYTES = 32;
 /** A century of days: far beyond any real use, small enough to catch a typo. */
 export const MAX_DAYS = 36_525;
 export const MAX_WORKERS = 256;
@@ -137,7 +135,6 @@ const WORKER_URL = new URL('./codes-worker.js', import.meta.url);
 /** Chunks of about 1 MiB: large enough to amortise a message, small enough to bound memory. */
 const CHUNK_BYTES = 1 << 20;
 const CSV_HEADER = 'door,day,slot,code\n';
-const DAY_MS = 86_400_000;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** With the `u` flag this matches only unpaired surrogates. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
@@ -399,8 +396,9 @@ function resolveJob(options: CodesOptions): CodesJob {
   }
   const firstDay = assertIsoDate('from', options.from);
   const days = assertInteger('days', options.days, 1, MAX_DAYS);
-  const lastAllowed = Date.UTC(9999, 11, 31) / DAY_MS - dayNumber(firstDay);
-  if (days - 1 > lastAllowed) {
+  try {
+    addDays(firstDay, days - 1);
+  } catch {
     throw new InputError('days', `${days} days from ${String(options.from)} run past 9999-12-31`);
   }
   return {
@@ -427,8 +425,9 @@ function resolveJob(options: CodesOptions): CodesJob {
 /** Never echoes the value: it is key material. */
 function assertKey(field: CodesField, value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new InputError(field, 'must be a Uint8Array');
-  if (value.length !== KEY_BYTES) {
-    throw new InputError(field, `must be ${KEY_BYTES} bytes (got ${value.length})`);
+  // §5 fixes 32 bytes for K_property as for K_door.
+  if (value.length !== DOORCODE_KEY_BYTES) {
+    throw new InputError(field, `must be ${DOORCODE_KEY_BYTES} bytes (got ${value.length})`);
   }
   // A copy: the job runs later, when the caller may have reused or wiped its array.
   return value.slice();
@@ -454,38 +453,14 @@ function assertInteger(field: CodesField, value: unknown, min: number, max: numb
 /** Checks a real `YYYY-MM-DD` date (years 0001..9999) and returns its label `YYYYMMDD`. */
 function assertIsoDate(field: CodesField, value: unknown): string {
   const match = typeof value === 'string' ? ISO_DATE.exec(value) : null;
-  const [year, month, day] = (match?.slice(1) ?? []).map(Number);
-  if (
-    match === null ||
-    year === undefined ||
-    month === undefined ||
-    day === undefined ||
-    year < 1 ||
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > daysInMonth(year, month)
-  ) {
+  const label = match === null ? '' : `${match[1]}${match[2]}${match[3]}`;
+  try {
+    assertDayLabel(label);
+  } catch {
     const shown = typeof value === 'string' ? JSON.stringify(value) : typeof value;
     throw new InputError(field, `${shown} is not a date (expected YYYY-MM-DD)`);
   }
-  return `${match[1]}${match[2]}${match[3]}`;
-}
-
-function daysInMonth(year: number, month: number): number {
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
-
-/** Days since 1970-01-01 of a valid label; `setUTCFullYear` because `Date.UTC` maps 0..99 to 19xx. */
-function dayNumber(label: string): number {
-  const date = new Date(0);
-  date.setUTCFullYear(
-    Number(label.slice(0, 4)),
-    Number(label.slice(4, 6)) - 1,
-    Number(label.slice(6, 8)),
-  );
-  return date.getTime() / DAY_MS;
+  return label;
 }
 
 function dayRequest(job: CodesJob, day: string) {

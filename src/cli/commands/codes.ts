@@ -1,11 +1,6 @@
 /** `keyway codes`: bulk daily doorcodes of one door (§5), as JSON lines or CSV on stdout. */
-import {
-  bulkCodes,
-  CODES_FORMATS,
-  KEY_BYTES,
-  MAX_DAYS,
-  MAX_WORKERS,
-} from '../../core/bulk-codes.js';
+import { DOORCODE_KEY_BYTES } from '../../../protocol/doorcode/reference.js';
+import { bulkCodes, CODES_FORMATS, MAX_DAYS, MAX_WORKERS } from '../../core/bulk-codes.js';
 import type {
   BulkCodesOptions,
   CodesField,
@@ -142,11 +137,11 @@ function selectDoor(values: OptionValues<typeof OPTIONS>): DoorSelector {
       throw new UsageError('--door-key', 'conflicts with --property-key: give one of them');
     }
     if (door !== undefined) throw new UsageError('--door', 'goes with --property-key only');
-    return { doorKey: parseHexKey('--door-key', doorKey, KEY_BYTES) };
+    return { doorKey: parseHexKey('--door-key', doorKey, DOORCODE_KEY_BYTES) };
   }
   if (propertyKey !== undefined) {
     return {
-      propertyKey: parseHexKey('--property-key', propertyKey, KEY_BYTES),
+      propertyKey: parseHexKey('--property-key', propertyKey, DOORCODE_KEY_BYTES),
       doorId: required(door, '--door'),
     };
   }
