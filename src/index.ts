@@ -4,6 +4,7 @@ export { createNobleCrypto } from '../protocol/crypto/noble-provider.js';
 export { createNodeCrypto } from './core/node-crypto-provider.js';
 export { DOORCODE_DEFAULTS, formatCode } from '../protocol/doorcode/deriver.js';
 export type { DayCodesRequest, DayCodesDeriver } from '../protocol/doorcode/deriver.js';
+export { DoorcodeKernel, createDoorcodeKernel } from '../protocol/doorcode/kernel.js';
 export {
   DOORCODE_KEY_BYTES,
   deriveCodeReference,
