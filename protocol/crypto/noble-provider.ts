@@ -21,30 +21,11 @@ import {
   X25519_KEY_BYTES,
 } from './provider.js';
 import type { CryptoProvider, RandomSource } from './provider.js';
+import { assertBytes, assertLength, assertSize } from './input-checks.js';
 
 const Point = ed25519.Point;
 /** RFC 8032 §5.1: the order L of the prime-order subgroup. */
 const L = Point.Fn.ORDER;
-
-/** Throws `TypeError` unless `value` is a `Uint8Array`; `what` names it, never its content. */
-function assertBytes(value: Uint8Array, what: string): void {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
-}
-
-/** Throws unless `value` is a `Uint8Array` of exactly `size` bytes; reports lengths only. */
-function assertSize(value: Uint8Array, size: number, what: string): void {
-  assertBytes(value, what);
-  if (value.length !== size) {
-    throw new RangeError(`${what} must be ${size} bytes, got ${value.length}`);
-  }
-}
-
-/** Throws `RangeError` unless `length` is an integer in `[0, max]`. */
-function assertLength(length: number, max: number, what: string): void {
-  if (!Number.isSafeInteger(length) || length < 0 || length > max) {
-    throw new RangeError(`${what} must be an integer in [0, ${max}], got ${length}`);
-  }
-}
 
 /**
  * RFC 8032 §5.1.3 strict decoding: `y < p`, and `x = 0` with the sign bit set is refused.

@@ -28,6 +28,7 @@ import {
   X25519_KEY_BYTES,
 } from '../../protocol/crypto/provider.js';
 import type { CryptoProvider, RandomSource } from '../../protocol/crypto/provider.js';
+import { assertBytes, assertLength, assertSize } from '../../protocol/crypto/input-checks.js';
 
 /** RFC 8410 §7 PKCS#8 and SubjectPublicKeyInfo headers that wrap a raw 32-byte key. */
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -77,26 +78,6 @@ const ED25519_SMALL_ORDER = new Set([
   '0000000000000000000000000000000000000000000000000000000000000000',
   'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
 ]);
-
-/** Throws `TypeError` unless `value` is a `Uint8Array`; `what` names it, never its content. */
-function assertBytes(value: Uint8Array, what: string): void {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
-}
-
-/** Throws unless `value` is a `Uint8Array` of exactly `size` bytes; reports lengths only. */
-function assertSize(value: Uint8Array, size: number, what: string): void {
-  assertBytes(value, what);
-  if (value.length !== size) {
-    throw new RangeError(`${what} must be ${size} bytes, got ${value.length}`);
-  }
-}
-
-/** Throws `RangeError` unless `length` is an integer in `[0, max]`. */
-function assertLength(length: number, max: number, what: string): void {
-  if (!Number.isSafeInteger(length) || length < 0 || length > max) {
-    throw new RangeError(`${what} must be an integer in [0, ${max}], got ${length}`);
-  }
-}
 
 /** A plain `Uint8Array` over a Buffer that node:crypto allocated for this call (no copy). */
 function plain(buffer: Buffer): Uint8Array {
