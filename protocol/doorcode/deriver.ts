@@ -3,6 +3,7 @@
  * and the two implementations of ARCHITECTURE.md §5: the readable reference
  * (`reference.ts`) and the fast kernel (`kernel.ts`). Both must give identical codes.
  */
+import { assertDayLabel } from './day-label.js';
 
 /** Parameters fixed by ARCHITECTURE.md §5. */
 export const DOORCODE_DEFAULTS = {
@@ -39,7 +40,8 @@ export interface DayCodesRequest {
 
 /**
  * Derives `count` consecutive slot codes into `out[outOffset ..]` as integers
- * (`code < 10^digits`; render with `formatCode`). Implementations must not allocate per code.
+ * (`code < 10^digits`; render with `formatCode`). Fast implementations must not allocate per
+ * code; the readable reference is exempt, clarity being its purpose.
  */
 export type DayCodesDeriver = (
   request: DayCodesRequest,
@@ -52,7 +54,8 @@ export function formatCode(code: number, digits: number): string {
   return code.toString().padStart(digits, '0');
 }
 
-function assertInteger(value: number, min: number, max: number, name: string): void {
+/** Throws a TypeError or RangeError naming `name` unless `value` is an integer in `min..max`. */
+export function assertInteger(value: number, min: number, max: number, name: string): void {
   if (typeof value !== 'number') throw new TypeError(`${name}: expected a number`);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`${name}: expected an integer in ${min}..${max}`);
@@ -61,20 +64,23 @@ function assertInteger(value: number, min: number, max: number, name: string): v
 
 /**
  * Throws a TypeError or RangeError naming the first bad field of a request (never echoing key
- * bytes); `assertDay` checks the day label. Every `DayCodesDeriver` validates with this, so the
- * implementations reject exactly the same requests.
+ * bytes). Every `DayCodesDeriver` validates with this, so the implementations reject exactly the
+ * same requests.
  */
 export function assertDayCodesRequest(
   request: DayCodesRequest,
   out: Uint32Array,
   outOffset: number,
-  assertDay: (day: string, name: string) => void,
 ): void {
-  if (!(request.doorKey instanceof Uint8Array))
+  if (typeof request !== 'object' || request === null) {
+    throw new TypeError('request: expected an object');
+  }
+  if (!(request.doorKey instanceof Uint8Array)) {
     throw new TypeError('request.doorKey: expected a Uint8Array');
+  }
   if (request.doorKey.length === 0)
     throw new RangeError('request.doorKey: expected a non-empty key');
-  assertDay(request.day, 'request.day');
+  assertDayLabel(request.day, 'request.day');
   assertInteger(request.keyVersion, 0, MAX_KEY_VERSION, 'request.keyVersion');
   assertInteger(request.firstSlot, 0, MAX_SLOTS - 1, 'request.firstSlot');
   assertInteger(request.count, 0, MAX_SLOTS - request.firstSlot, 'request.count');

@@ -12,7 +12,6 @@ import {
   type DayCodesDeriver,
   type DayCodesRequest,
 } from './deriver.js';
-import { assertDayLabel } from './day-label.js';
 import { HmacSha256Words } from './sha256-words.js';
 import { add, constant, emit, local, v128Locals, type LaneExpr } from './wasm/lane-expr.js';
 import {
@@ -303,7 +302,7 @@ export class DoorcodeKernel {
 
   /** §5: codes of slots `firstSlot .. firstSlot + count - 1` of one door and day. */
   deriveDayCodes(request: DayCodesRequest, out: Uint32Array, outOffset = 0): void {
-    assertDayCodesRequest(request, out, outOffset, assertDayLabel);
+    assertDayCodesRequest(request, out, outOffset);
     const { doorKey, day, keyVersion, firstSlot, count, digits } = request;
     const modulus = POWERS_OF_TEN[digits]!;
     this.loadDayKey(doorKey, day, keyVersion);

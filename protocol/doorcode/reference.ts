@@ -8,9 +8,11 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { assertDayLabel } from './day-label.js';
-import type { DayCodesDeriver, DayCodesRequest } from './deriver.js';
+import type { DayCodesDeriver } from './deriver.js';
 import {
   DOORCODE_DEFAULTS,
+  assertDayCodesRequest,
+  assertInteger,
   MAX_DIGITS,
   MAX_KEY_VERSION,
   MAX_SLOTS,
@@ -31,13 +33,6 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 function assertKey(key: Uint8Array, name: string): void {
   if (!(key instanceof Uint8Array)) throw new TypeError(`${name}: expected a Uint8Array`);
   if (key.length === 0) throw new RangeError(`${name}: expected a non-empty key`);
-}
-
-function assertInteger(value: number, min: number, max: number, name: string): void {
-  if (typeof value !== 'number') throw new TypeError(`${name}: expected a number`);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name}: expected an integer in ${min}..${max}`);
-  }
 }
 
 /** `u16be(value)`, the encoding §5 uses for key versions and slots. */
@@ -91,24 +86,9 @@ export function deriveCodeReference(
   return dynamicTruncate(hmac(sha256, dayKey, concatBytes(CODE_LABEL, u16be(slot)))) % 10 ** digits;
 }
 
-function assertRequest(request: DayCodesRequest, out: Uint32Array, outOffset: number): void {
-  if (typeof request !== 'object' || request === null)
-    throw new TypeError('request: expected an object');
-  assertKey(request.doorKey, 'request.doorKey');
-  assertDayLabel(request.day, 'request.day');
-  assertInteger(request.keyVersion, 0, MAX_KEY_VERSION, 'request.keyVersion');
-  assertInteger(request.firstSlot, 0, MAX_SLOTS - 1, 'request.firstSlot');
-  assertInteger(request.count, 0, MAX_SLOTS - request.firstSlot, 'request.count');
-  assertInteger(request.digits, MIN_DIGITS, MAX_DIGITS, 'request.digits');
-  if (!(out instanceof Uint32Array)) throw new TypeError('out: expected a Uint32Array');
-  assertInteger(outOffset, 0, out.length, 'outOffset');
-  if (outOffset + request.count > out.length)
-    throw new RangeError('out: too short for request.count codes at outOffset');
-}
-
 /** The reference `DayCodesDeriver`: one `K_day`, then one HMAC per slot. */
 export const referenceDayCodes: DayCodesDeriver = (request, out, outOffset = 0) => {
-  assertRequest(request, out, outOffset);
+  assertDayCodesRequest(request, out, outOffset);
   const dayKey = deriveDayKey(request.doorKey, request.day, request.keyVersion);
   for (let i = 0; i < request.count; i++) {
     out[outOffset + i] = deriveCodeReference(dayKey, request.firstSlot + i, request.digits);
