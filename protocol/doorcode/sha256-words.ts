@@ -3,6 +3,7 @@
  * HMAC (RFC 2104) key states built from them. The fast kernel precomputes these states once per
  * key — the "inner/outer midstate" — so each code then costs two compressions (ARCHITECTURE.md §5).
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 
 /** FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
 export const SHA256_K: readonly number[] = [
@@ -87,11 +88,7 @@ export class HmacSha256Words {
   /** Sets the key; keys longer than a block are first hashed (RFC 2104 §2). */
   setKey(key: Uint8Array): void {
     const keyBlock = new Uint8Array(SHA256_BLOCK_BYTES);
-    if (key.length > SHA256_BLOCK_BYTES) {
-      this.hashLong(key, keyBlock);
-    } else {
-      keyBlock.set(key);
-    }
+    keyBlock.set(key.length > SHA256_BLOCK_BYTES ? sha256(key) : key);
     this.padState(this.inner, keyBlock, 0x36);
     this.padState(this.outer, keyBlock, 0x5c);
   }
@@ -99,13 +96,7 @@ export class HmacSha256Words {
   /** Sets the key from a 32-byte digest in words, as produced by `macWords`. */
   setKeyWords(keyWords: Uint32Array): void {
     const keyBlock = new Uint8Array(SHA256_BLOCK_BYTES);
-    for (let i = 0; i < 8; i++) {
-      const w = keyWords[i]!;
-      keyBlock[4 * i] = w >>> 24;
-      keyBlock[4 * i + 1] = w >>> 16;
-      keyBlock[4 * i + 2] = w >>> 8;
-      keyBlock[4 * i + 3] = w;
-    }
+    for (let i = 0; i < 32; i++) keyBlock[i] = keyWords[i >> 2]! >>> (24 - 8 * (i & 3));
     this.padState(this.inner, keyBlock, 0x36);
     this.padState(this.outer, keyBlock, 0x5c);
   }
@@ -143,40 +134,5 @@ export class HmacSha256Words {
     this.block[tail.length >> 2]! |= 0x80 << (24 - 8 * (tail.length & 3));
     this.block[14] = Math.floor(totalBytes / 0x20000000);
     this.block[15] = (totalBytes * 8) >>> 0;
-  }
-
-  /** Plain SHA-256 of an arbitrary message, for keys longer than one block. */
-  private hashLong(message: Uint8Array, digestOut: Uint8Array): void {
-    const state = new Uint32Array(SHA256_IV);
-    const fullBlocks = Math.floor(message.length / SHA256_BLOCK_BYTES);
-    for (let b = 0; b < fullBlocks; b++) {
-      for (let i = 0; i < 16; i++) {
-        const o = b * SHA256_BLOCK_BYTES + 4 * i;
-        this.block[i] =
-          (message[o]! << 24) | (message[o + 1]! << 16) | (message[o + 2]! << 8) | message[o + 3]!;
-      }
-      compress(state, this.block, this.schedule);
-    }
-    const tail = message.subarray(fullBlocks * SHA256_BLOCK_BYTES);
-    if (tail.length > 55) {
-      // The padding does not fit: one block of tail + 0x80, then a block with the length.
-      this.block.fill(0);
-      for (let i = 0; i < tail.length; i++) this.block[i >> 2]! |= tail[i]! << (24 - 8 * (i & 3));
-      this.block[tail.length >> 2]! |= 0x80 << (24 - 8 * (tail.length & 3));
-      compress(state, this.block, this.schedule);
-      this.block.fill(0);
-      this.block[14] = Math.floor(message.length / 0x20000000);
-      this.block[15] = (message.length * 8) >>> 0;
-    } else {
-      this.loadPaddedBlock(tail, message.length);
-    }
-    compress(state, this.block, this.schedule);
-    for (let i = 0; i < 8; i++) {
-      const w = state[i]!;
-      digestOut[4 * i] = w >>> 24;
-      digestOut[4 * i + 1] = w >>> 16;
-      digestOut[4 * i + 2] = w >>> 8;
-      digestOut[4 * i + 3] = w;
-    }
   }
 }

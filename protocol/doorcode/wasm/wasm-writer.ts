@@ -142,16 +142,7 @@ export class FunctionBuilder {
 
   /** `v128.const` with the same 32-bit value in all four lanes. */
   v128ConstSplat(value: number): this {
-    this.simd(SimdOp.v128Const);
-    for (let lane = 0; lane < 4; lane++) {
-      this.code.push(
-        value & 0xff,
-        (value >>> 8) & 0xff,
-        (value >>> 16) & 0xff,
-        (value >>> 24) & 0xff,
-      );
-    }
-    return this;
+    return this.v128ConstLanes([value, value, value, value]);
   }
 
   /** `v128.const` with one 32-bit value per lane. */
