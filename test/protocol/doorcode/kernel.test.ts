@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DoorcodeKernel, createDoorcodeKernel } from '../../../protocol/doorcode/kernel.js';
 import { referenceDayCodes } from '../../../protocol/doorcode/reference.js';
-import type { DayCodesRequest } from '../../../protocol/doorcode/deriver.js';
+import { formatCode, type DayCodesRequest } from '../../../protocol/doorcode/deriver.js';
+import { totpCounter } from '../../../protocol/doorcode/otp.js';
 import { propertyRuns } from '../../support/properties.js';
 
 /** ARCHITECTURE.md §5 written directly against node:crypto, independent of both implementations. */
@@ -152,6 +154,27 @@ describe('fast doorcode kernel', () => {
   });
 
   describe('HOTP with HMAC-SHA256 (RFC 4226 §5.3)', () => {
+    it('reproduces every SHA-256 row of RFC 6238 Appendix B', () => {
+      const file = JSON.parse(
+        readFileSync(new URL('../../vectors/otp/rfc6238-totp.json', import.meta.url), 'utf8'),
+      ) as {
+        vectors: {
+          time: number;
+          algorithm: string;
+          key_ascii: string;
+          digits: number;
+          code: string;
+        }[];
+      };
+      const rows = file.vectors.filter((v) => v.algorithm === 'sha256');
+      expect(rows).toHaveLength(6);
+      const out = new Uint32Array(1);
+      for (const row of rows) {
+        kernel.hotpSha256(Buffer.from(row.key_ascii), totpCounter(row.time), 1, row.digits, out);
+        expect(formatCode(out[0]!, row.digits)).toBe(row.code);
+      }
+    });
+
     it('equals node:crypto for random keys and counters, including the 2^32 carry', () => {
       fc.assert(
         fc.property(
