@@ -18,7 +18,8 @@
  * Memory (SECURITY.md items 2 and 4): the buffer of the message in flight, and nothing else that
  * grows. It is sized from the bytes that have arrived, never from the declared length alone: at
  * most min(declared length, 2 × bytes received), so never over `MAX_MESSAGE_BYTES` (4 KiB).
- * Per fragment: the decoded header and one view; the buffer at most doubles when it grows.
+ * Per fragment: the decoded header and one view. The buffer grows at least twofold (or to the
+ * declared length), so copying stays linear in the message length.
  */
 import { WIRE_ERRORS } from './errors.js';
 import { decodeFragment, SEQUENCE_MODULUS } from './frame-codec.js';

@@ -158,7 +158,7 @@ describe('info value', () => {
     expect(decodeLockInfo(h(text))).toMatchObject({ ok: false, code: WIRE_ERRORS.DECODE });
   });
 
-  it('never throws on arbitrary bytes, and accepts only canonical encodings', () => {
+  it('SECURITY 26: never throws on arbitrary bytes, and accepts only canonical encodings', () => {
     const valid = lockInfo.map(encodeLockInfo);
     const mutated = fc
       .tuple(valid, fc.nat(), fc.integer({ min: 0, max: 255 }))
