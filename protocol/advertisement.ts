@@ -116,8 +116,9 @@ function writeManufacturerData(
   if (!Number.isInteger(protocolVersion) || protocolVersion < 1 || protocolVersion > 0xff) {
     throw new RangeError('protocolVersion: expected an integer in 1..255');
   }
-  if (lockId.length !== LOCK_ID_BYTES)
+  if (lockId.length !== LOCK_ID_BYTES) {
     throw new RangeError(`lockId: expected ${LOCK_ID_BYTES} bytes`);
+  }
   out[offset] = 1 + MANUFACTURER_HEADER_BYTES + id.length;
   out[offset + 1] = AD_TYPES.MANUFACTURER_DATA;
   out[offset + 2] = COMPANY_ID & 0xff;
