@@ -12,6 +12,7 @@ import {
   type DayCodesDeriver,
   type DayCodesRequest,
 } from './deriver.js';
+import { sha1HmacStates } from './sha1-words.js';
 import { HmacSha256Words } from './sha256-words.js';
 import { add, constant, emit, local, v128Locals, type LaneExpr } from './wasm/lane-expr.js';
 import {
@@ -21,6 +22,7 @@ import {
   type RoundInputs,
   type Sha256LaneLocals,
 } from './wasm/sha256-lanes.js';
+import { emitSha1Compression, sha1LaneLocals } from './wasm/sha1-lanes.js';
 import { SHA256_K } from './sha256-words.js';
 import { ModuleBuilder, Op, SimdOp, ValueType, type FunctionBuilder } from './wasm/wasm-writer.js';
 
@@ -58,21 +60,24 @@ const OUTER_BITS = (64 + 32) * 8;
 
 const zeros = (count: number): LaneExpr[] => Array.from({ length: count }, () => constant(0));
 
-interface HmacLocals {
-  readonly inner: number[];
-  readonly outer: number[];
-  /** The inner hash, which is the outer block's message. */
-  readonly digest: number[];
-  readonly compression: Sha256LaneLocals;
+interface TruncationLocals {
   readonly outAddr: number;
   readonly modulus: number;
   readonly offset: number;
   readonly row: number;
 }
 
-/** Loads eight state words at `offset` into eight v128 locals, each word splat to all lanes. */
-function emitSplatState(f: FunctionBuilder, offset: number): number[] {
-  return Array.from({ length: 8 }, (_, i) => {
+interface HmacLocals extends TruncationLocals {
+  readonly inner: number[];
+  readonly outer: number[];
+  /** The inner hash, which is the outer block's message. */
+  readonly digest: number[];
+  readonly compression: Sha256LaneLocals;
+}
+
+/** Loads `words` state words at `offset` into v128 locals, each word splat to all lanes. */
+function emitSplatState(f: FunctionBuilder, offset: number, words = 8): number[] {
+  return Array.from({ length: words }, (_, i) => {
     const target = f.local(ValueType.v128);
     f.i32Const(0)
       .memory(Op.i32Load, 2, offset + 4 * i)
@@ -117,8 +122,21 @@ function emitHmacCodes(f: FunctionBuilder, innerInputs: RoundInputs, l: HmacLoca
     { words: outerWords, roundConstants: ROUND_CONSTANTS },
     l.compression,
   );
-  // Truncation reads at most bytes 15..18 (words 0..4) and the offset in byte 31 (word 7).
-  for (const i of [0, 1, 2, 3, 4, 7]) {
+  emitTruncation(f, mac, 7, l);
+}
+
+/**
+ * RFC 4226 §5.3 dynamic truncation of four MACs (`mac`, one expression per digest word), then
+ * `mod modulus`, stored at `outAddr`. The offset is in the low 4 bits of the last byte, the low
+ * byte of word `lastWord`; the 31 bits read lie in bytes 0..18, words 0..4.
+ */
+function emitTruncation(
+  f: FunctionBuilder,
+  mac: readonly LaneExpr[],
+  lastWord: number,
+  l: TruncationLocals,
+): void {
+  for (const i of new Set([0, 1, 2, 3, 4, lastWord])) {
     f.i32Const(0);
     emit(f, mac[i]!);
     f.simdMemory(SimdOp.v128Store, 4, DIGEST_SCRATCH + 16 * i);
@@ -127,7 +145,7 @@ function emitHmacCodes(f: FunctionBuilder, innerInputs: RoundInputs, l: HmacLoca
     const laneBase = DIGEST_SCRATCH + 4 * lane;
     // offset = low 4 bits of the last byte; row = byte offset of the word holding byte `offset`.
     f.i32Const(0)
-      .memory(Op.i32Load, 2, laneBase + 16 * 7)
+      .memory(Op.i32Load, 2, laneBase + 16 * lastWord)
       .i32Const(15)
       .op(Op.i32And);
     f.opIndex(Op.localTee, l.offset).i32Const(12).op(Op.i32And).i32Const(2).op(Op.i32Shl);
@@ -209,28 +227,74 @@ function buildDoorcodeFunction(m: ModuleBuilder): void {
   });
 }
 
-/** `hotp(counterHigh, counterLow, steps, modulus)`: codes of counters `high:low ..`, four per step. */
-function buildHotpFunction(m: ModuleBuilder): void {
-  const f = m.func('hotp', [ValueType.i32, ValueType.i32, ValueType.i32, ValueType.i32]);
-  const [counterHigh, counterLow, steps, modulus] = [0, 1, 2, 3];
-  const highWord = f.local(ValueType.v128);
-  const lowWord = f.local(ValueType.v128);
+/**
+ * The counter words of an HOTP step: `u64be(counter)` with lanes `low + 0..3`, from the
+ * parameters `counterHigh` (0) and `counterLow` (1). The caller keeps `low + 4 * steps` below 2^32.
+ */
+function emitCounterWords(f: FunctionBuilder): { high: number; low: number } {
+  const high = f.local(ValueType.v128);
+  const low = f.local(ValueType.v128);
+  f.opIndex(Op.localGet, 0).simd(SimdOp.i32x4Splat).opIndex(Op.localSet, high);
+  f.opIndex(Op.localGet, 1).simd(SimdOp.i32x4Splat);
+  f.v128ConstLanes([0, 1, 2, 3]).simd(SimdOp.i32x4Add).opIndex(Op.localSet, low);
+  return { high, low };
+}
+
+/** The inner message block of HOTP: the 8-byte counter and FIPS 180-4 padding. */
+const hotpWords = (counter: { high: number; low: number }): LaneExpr[] => [
+  local(counter.high),
+  local(counter.low),
+  constant(PAD_WORD),
+  ...zeros(12),
+  constant(HOTP_INNER_BITS),
+];
+
+const HOTP_PARAMS = [ValueType.i32, ValueType.i32, ValueType.i32, ValueType.i32];
+
+/** `hotpSha256(counterHigh, counterLow, steps, modulus)`: four HMAC-SHA256 HOTP codes per step. */
+function buildHotpSha256Function(m: ModuleBuilder): void {
+  const f = m.func('hotpSha256', HOTP_PARAMS);
+  const [steps, modulus] = [2, 3];
+  const counter = emitCounterWords(f);
   const outAddr = f.local(ValueType.i32);
   const l = hmacLocals(f, outAddr, modulus);
-  f.opIndex(Op.localGet, counterHigh).simd(SimdOp.i32x4Splat).opIndex(Op.localSet, highWord);
-  f.opIndex(Op.localGet, counterLow).simd(SimdOp.i32x4Splat);
-  f.v128ConstLanes([0, 1, 2, 3]).simd(SimdOp.i32x4Add).opIndex(Op.localSet, lowWord);
-  const words = [
-    local(highWord),
-    local(lowWord),
-    constant(PAD_WORD),
-    ...zeros(12),
-    constant(HOTP_INNER_BITS),
-  ];
   emitStepLoop(f, steps, outAddr, () => {
-    emitHmacCodes(f, { words, roundConstants: ROUND_CONSTANTS }, l);
-    emit(f, add(local(lowWord), constant(LANES)));
-    f.opIndex(Op.localSet, lowWord);
+    emitHmacCodes(f, { words: hotpWords(counter), roundConstants: ROUND_CONSTANTS }, l);
+    emit(f, add(local(counter.low), constant(LANES)));
+    f.opIndex(Op.localSet, counter.low);
+  });
+}
+
+/** `hotpSha1(counterHigh, counterLow, steps, modulus)`: four HMAC-SHA1 HOTP codes per step (RFC 4226). */
+function buildHotpSha1Function(m: ModuleBuilder): void {
+  const f = m.func('hotpSha1', HOTP_PARAMS);
+  const [steps, modulus] = [2, 3];
+  const counter = emitCounterWords(f);
+  const outAddr = f.local(ValueType.i32);
+  const inner = emitSplatState(f, INNER_STATE, 5);
+  const outer = emitSplatState(f, OUTER_STATE, 5);
+  const digest = v128Locals(f, 5);
+  const compression = sha1LaneLocals(f);
+  const truncation = {
+    outAddr,
+    modulus,
+    offset: f.local(ValueType.i32),
+    row: f.local(ValueType.i32),
+  };
+  emitStepLoop(f, steps, outAddr, () => {
+    emitSha1Compression(f, inner, hotpWords(counter), compression).forEach((word, i) => {
+      emit(f, word);
+      f.opIndex(Op.localSet, digest[i]!);
+    });
+    const outerWords = [
+      ...digest.map(local),
+      constant(PAD_WORD),
+      ...zeros(9),
+      constant((64 + 20) * 8),
+    ];
+    emitTruncation(f, emitSha1Compression(f, outer, outerWords, compression), 4, truncation);
+    emit(f, add(local(counter.low), constant(LANES)));
+    f.opIndex(Op.localSet, counter.low);
   });
 }
 
@@ -242,7 +306,8 @@ function kernelModule(): WebAssembly.Module {
     const m = new ModuleBuilder(MEMORY_PAGES);
     buildDoorScheduleFunction(m);
     buildDoorcodeFunction(m);
-    buildHotpFunction(m);
+    buildHotpSha256Function(m);
+    buildHotpSha1Function(m);
     compiled = new WebAssembly.Module(m.encode());
   }
   return compiled;
@@ -250,9 +315,20 @@ function kernelModule(): WebAssembly.Module {
 
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
-  doorSchedule(firstSlot: number, rows: number): void;
-  doorcodes(rowAddr: number, steps: number, modulus: number): void;
-  hotp(counterHigh: number, counterLow: number, groups: number, modulus: number): void;
+  readonly doorSchedule: (firstSlot: number, rows: number) => void;
+  readonly doorcodes: (rowAddr: number, steps: number, modulus: number) => void;
+  readonly hotpSha256: (
+    counterHigh: number,
+    counterLow: number,
+    steps: number,
+    modulus: number,
+  ) => void;
+  readonly hotpSha1: (
+    counterHigh: number,
+    counterLow: number,
+    steps: number,
+    modulus: number,
+  ) => void;
 }
 
 const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
@@ -264,6 +340,14 @@ function checkDigits(digits: number): number {
     );
   }
   return POWERS_OF_TEN[digits]!;
+}
+
+/** A run of HOTP codes: `count` counters from `counter`, `digits` long, over `hash` (default SHA-256). */
+export interface HotpRequest {
+  readonly counter: number;
+  readonly count: number;
+  readonly digits: number;
+  readonly hash?: 'sha1' | 'sha256';
 }
 
 /**
@@ -313,53 +397,41 @@ export class DoorcodeKernel {
   }
 
   /**
-   * RFC 4226 §5.3 HOTP with HMAC-SHA256: codes of counters `counter .. counter + count - 1`
-   * (`counter` a non-negative safe integer) into `out`. RFC 6238 TOTP is HOTP at
-   * `floor((t - T0) / step)`.
+   * RFC 4226 §5.3 HOTP: codes of counters `counter .. counter + count - 1` (`counter` a
+   * non-negative safe integer) into `out`, with HMAC-SHA1 (RFC 4226) or HMAC-SHA256 (RFC 6238
+   * §1.2). RFC 6238 TOTP is HOTP at `floor((t - T0) / step)`.
    */
-  hotpSha256(
-    key: Uint8Array,
-    counter: number,
-    count: number,
-    digits: number,
-    out: Uint32Array,
-    outOffset = 0,
-  ): void {
+  hotp(key: Uint8Array, request: HotpRequest, out: Uint32Array, outOffset = 0): void {
+    const { counter, count, digits, hash = 'sha256' } = request;
     const modulus = checkDigits(digits);
+    if (!(key instanceof Uint8Array)) throw new TypeError('key: expected a Uint8Array');
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError('count: expected an integer >= 0');
     if (!Number.isSafeInteger(counter) || counter < 0 || !Number.isSafeInteger(counter + count)) {
-      throw new RangeError('counter must be a non-negative safe integer');
+      throw new RangeError('counter: expected a non-negative safe integer');
     }
-    if (!Number.isInteger(count) || count < 0 || outOffset + count > out.length) {
-      throw new RangeError('out is too small for count codes at outOffset');
+    if (!Number.isInteger(outOffset) || outOffset < 0 || outOffset + count > out.length) {
+      throw new RangeError('out: too short for count codes at outOffset');
     }
-    this.hmac.setKey(key);
-    this.words.set(this.hmac.inner, INNER_STATE / 4);
-    this.words.set(this.hmac.outer, OUTER_STATE / 4);
-    this.run(out, outOffset, count, (done, n) => {
+    if (hash === 'sha1') {
+      const inner = this.words.subarray(INNER_STATE / 4, INNER_STATE / 4 + 5);
+      const outer = this.words.subarray(OUTER_STATE / 4, OUTER_STATE / 4 + 5);
+      sha1HmacStates(key, inner, outer);
+    } else {
+      this.hmac.setKey(key);
+      this.words.set(this.hmac.inner, INNER_STATE / 4);
+      this.words.set(this.hmac.outer, OUTER_STATE / 4);
+    }
+    const lanes = hash === 'sha1' ? this.wasm.hotpSha1 : this.wasm.hotpSha256;
+    for (let done = 0; done < count;) {
       const first = counter + done;
       const low = first % 0x100000000;
-      // The kernel steps only the low word; split where it would carry into the high word.
-      const beforeCarry = 0x100000000 - low;
-      if (n <= beforeCarry) {
-        this.wasm.hotp(Math.floor(first / 0x100000000), low, Math.ceil(n / LANES), modulus);
-      } else {
-        this.wasm.hotp(
-          Math.floor(first / 0x100000000),
-          low,
-          Math.ceil(beforeCarry / LANES),
-          modulus,
-        );
-        const rest = this.words.slice(OUTPUT / 4, OUTPUT / 4 + beforeCarry);
-        this.wasm.hotp(
-          Math.floor((first + beforeCarry) / 0x100000000),
-          0,
-          Math.ceil((n - beforeCarry) / LANES),
-          modulus,
-        );
-        this.words.copyWithin(OUTPUT / 4 + beforeCarry, OUTPUT / 4, OUTPUT / 4 + n - beforeCarry);
-        this.words.set(rest, OUTPUT / 4);
-      }
-    });
+      // The lanes step only the low word: a chunk ends where it would carry into the high word.
+      const n = Math.min(OUTPUT_CAPACITY, count - done, 0x100000000 - low);
+      lanes(Math.floor(first / 0x100000000), low, Math.ceil(n / LANES), modulus);
+      out.set(this.words.subarray(OUTPUT / 4, OUTPUT / 4 + n), outOffset + done);
+      done += n;
+    }
   }
 
   /**

@@ -74,6 +74,17 @@ export function compress(state: Uint32Array, block: Uint32Array, schedule: Uint3
   state[7] = state[7]! + h;
 }
 
+/** RFC 2104 §2: the 64-byte key block XORed with `ipad` (0x36) or `opad` (0x5c), as 16 words. */
+export function loadPaddedKey(keyBlock: Uint8Array, pad: number, block: Uint32Array): void {
+  for (let i = 0; i < 16; i++) {
+    block[i] =
+      ((keyBlock[4 * i]! ^ pad) << 24) |
+      ((keyBlock[4 * i + 1]! ^ pad) << 16) |
+      ((keyBlock[4 * i + 2]! ^ pad) << 8) |
+      (keyBlock[4 * i + 3]! ^ pad);
+  }
+}
+
 /**
  * HMAC-SHA256 with the key's inner and outer states precomputed (RFC 2104 §2 with FIPS 180-4):
  * `inner = compress(IV, K ⊕ ipad)`, `outer = compress(IV, K ⊕ opad)`. Messages of at most 55
@@ -116,13 +127,7 @@ export class HmacSha256Words {
   }
 
   private padState(state: Uint32Array, keyBlock: Uint8Array, pad: number): void {
-    for (let i = 0; i < 16; i++) {
-      this.block[i] =
-        ((keyBlock[4 * i]! ^ pad) << 24) |
-        ((keyBlock[4 * i + 1]! ^ pad) << 16) |
-        ((keyBlock[4 * i + 2]! ^ pad) << 8) |
-        (keyBlock[4 * i + 3]! ^ pad);
-    }
+    loadPaddedKey(keyBlock, pad, this.block);
     state.set(SHA256_IV);
     compress(state, this.block, this.schedule);
   }

@@ -27,11 +27,16 @@ function nodeCode(
   return (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits;
 }
 
-function nodeHotpSha256(key: Uint8Array, counter: number, digits: number): number {
+function nodeHotp(
+  hash: 'sha1' | 'sha256',
+  key: Uint8Array,
+  counter: number,
+  digits: number,
+): number {
   const message = Buffer.alloc(8);
   message.writeBigUInt64BE(BigInt(counter));
-  const mac = createHmac('sha256', key).update(message).digest();
-  const offset = mac[31]! & 0x0f;
+  const mac = createHmac(hash, key).update(message).digest();
+  const offset = mac[mac.length - 1]! & 0x0f;
   return (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits;
 }
 
@@ -153,8 +158,21 @@ describe('fast doorcode kernel', () => {
     expect(() => kernel.deriveDayCodes({ ...base, count: 5 }, out)).toThrow(/out/);
   });
 
-  describe('HOTP with HMAC-SHA256 (RFC 4226 §5.3)', () => {
-    it('reproduces every SHA-256 row of RFC 6238 Appendix B', () => {
+  describe('HOTP (RFC 4226 §5.3)', () => {
+    it('reproduces RFC 4226 Appendix D with HMAC-SHA1', () => {
+      const file = JSON.parse(
+        readFileSync(new URL('../../vectors/otp/rfc4226-hotp.json', import.meta.url), 'utf8'),
+      ) as { vectors: { counter: number; key_ascii: string; digits: number; code: string }[] };
+      expect(file.vectors).toHaveLength(10);
+      const out = new Uint32Array(1);
+      for (const v of file.vectors) {
+        const request = { counter: v.counter, count: 1, digits: v.digits, hash: 'sha1' } as const;
+        kernel.hotp(Buffer.from(v.key_ascii), request, out);
+        expect(formatCode(out[0]!, v.digits)).toBe(v.code);
+      }
+    });
+
+    it('reproduces every SHA-1 and SHA-256 row of RFC 6238 Appendix B', () => {
       const file = JSON.parse(
         readFileSync(new URL('../../vectors/otp/rfc6238-totp.json', import.meta.url), 'utf8'),
       ) as {
@@ -166,11 +184,20 @@ describe('fast doorcode kernel', () => {
           code: string;
         }[];
       };
-      const rows = file.vectors.filter((v) => v.algorithm === 'sha256');
-      expect(rows).toHaveLength(6);
+      const rows = file.vectors.filter((v) => v.algorithm === 'sha256' || v.algorithm === 'sha1');
+      expect(rows).toHaveLength(12);
       const out = new Uint32Array(1);
       for (const row of rows) {
-        kernel.hotpSha256(Buffer.from(row.key_ascii), totpCounter(row.time), 1, row.digits, out);
+        kernel.hotp(
+          Buffer.from(row.key_ascii),
+          {
+            counter: totpCounter(row.time),
+            count: 1,
+            digits: row.digits,
+            hash: row.algorithm as 'sha1' | 'sha256',
+          },
+          out,
+        );
         expect(formatCode(out[0]!, row.digits)).toBe(row.code);
       }
     });
@@ -178,6 +205,7 @@ describe('fast doorcode kernel', () => {
     it('equals node:crypto for random keys and counters, including the 2^32 carry', () => {
       fc.assert(
         fc.property(
+          fc.constantFrom('sha1' as const, 'sha256' as const),
           fc.uint8Array({ minLength: 1, maxLength: 80 }),
           fc.oneof(
             fc.integer({ min: 0, max: 2 ** 40 }),
@@ -185,11 +213,12 @@ describe('fast doorcode kernel', () => {
           ),
           fc.integer({ min: 1, max: 40 }),
           fc.integer({ min: 6, max: 9 }),
-          (key, counter, count, digits) => {
+          (hash, key, counter, count, digits) => {
             const out = new Uint32Array(count);
-            kernel.hotpSha256(key, counter, count, digits, out);
-            for (let i = 0; i < count; i++)
-              expect(out[i]).toBe(nodeHotpSha256(key, counter + i, digits));
+            kernel.hotp(key, { counter, count, digits, hash }, out);
+            for (let i = 0; i < count; i++) {
+              expect(out[i]).toBe(nodeHotp(hash, key, counter + i, digits));
+            }
           },
         ),
         { numRuns: propertyRuns(100, 10_000) },
