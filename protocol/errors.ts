@@ -12,7 +12,7 @@ export const WIRE_ERRORS = {
   BAD_FRAME: 0x02,
   /** A message over the size limit, by declaration or by accumulation. */
   TOO_LARGE: 0x03,
-  /** Bytes that are not one well-formed, allowed CBOR item. */
+  /** Bytes that are not a well-formed encoding: a CBOR item, an `info` value, an advertisement. */
   DECODE: 0x04,
   /** Well-formed CBOR that breaks the message schema (types, ranges, keys). */
   SCHEMA: 0x05,
