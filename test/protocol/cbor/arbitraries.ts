@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { utf8Length } from '../../../protocol/cbor/schema.js';
 import type { FieldType, Fields, InferFields, MapSchema } from '../../../protocol/cbor/schema.js';
 import { encodeCbor, MAX_MAP_KEY } from '../../../protocol/cbor/strict-cbor.js';
-import type { CborValue } from '../../../protocol/cbor/strict-cbor.js';
+import type { CborMap, CborValue } from '../../../protocol/cbor/strict-cbor.js';
 import { WIRE_ERRORS } from '../../../protocol/errors.js';
 
 export function fromHex(text: string): Uint8Array {
@@ -104,6 +104,28 @@ export function arbitraryFor<F extends Fields>(
     .filter((value) => schema.refine?.(value) === undefined);
 }
 
+/**
+ * The CBOR map of a typed value without any of the encoder's checks, so tests can build values
+ * that break a schema anywhere (a wrong length, a failed cross-field rule).
+ */
+export function looseCbor(schema: MapSchema, value: object): CborMap {
+  const record = value as Readonly<Record<string, unknown>>;
+  const map = new Map<number, CborValue>();
+  for (const [name, field] of schema.entries) {
+    if (record[name] !== undefined) map.set(field.key, looseValue(field.type, record[name]));
+  }
+  return map;
+}
+
+function looseValue(type: FieldType, value: unknown): CborValue {
+  if (type.kind === 'map') return looseCbor(type.schema, value as object);
+  if (type.kind === 'array' && Array.isArray(value)) {
+    return value.map((item: unknown) => looseValue(type.of, item));
+  }
+  if (type.kind === 'enum' && typeof value === 'string') return type.codes[value] ?? value;
+  return value as CborValue;
+}
+
 /** One change to an encoding: flip a bit, cut, insert or overwrite a byte. */
 function mutate(bytes: Uint8Array, kind: number, at: number, byte: number): Uint8Array {
   const i = bytes.length === 0 ? 0 : at % bytes.length;
@@ -138,6 +160,14 @@ export function hostileInputs(valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uin
       .tuple(valid, fc.uint8Array({ minLength: 1, maxLength: 4 }))
       .map(([b, tail]) => Uint8Array.from([...b, ...tail])),
   );
+}
+
+/**
+ * A fixed pool of valid encodings drawn once from `valid` (seeded), so that fuzz runs spend their
+ * time in the decoder rather than in generating and signing fresh inputs.
+ */
+export function validPool<T>(valid: fc.Arbitrary<T>, encode: (value: T) => Uint8Array, size = 48) {
+  return fc.constantFrom(...fc.sample(valid, { numRuns: size, seed: 8949 }).map(encode));
 }
 
 /** The codes a decoder may return for bytes that are not a valid instance. */
