@@ -40,6 +40,8 @@ export const WIRE_ERRORS = {
   OUTSIDE_SCHEDULE: 0x27,
   /** Older than what the lock holds (a sync bundle or time anchor replayed). */
   STALE: 0x28,
+  /** A delta sync bundle built on a version the lock does not hold: push a full bundle. */
+  DELTA_BASE_MISMATCH: 0x29,
   LOCKED_OUT: 0x50,
   /** The lock's clock is invalid: time-bound access fails closed until a signed time sync. */
   CLOCK_INVALID: 0x51,
