@@ -40,8 +40,12 @@ export const cborValue: fc.Arbitrary<CborValue> = fc.letrec<{ value: CborValue }
   ),
 })).value;
 
-/** Arbitraries to use instead of the generated one for some map schemas (cross-field rules). */
-export type Overrides = ReadonlyMap<MapSchema, fc.Arbitrary<unknown>>;
+/**
+ * For some map schemas (cross-field rules a filter would rarely meet): an arbitrary to use
+ * instead of the generated one, or a function that adjusts each generated value.
+ */
+export type Override = fc.Arbitrary<unknown> | ((value: Record<string, unknown>) => unknown);
+export type Overrides = ReadonlyMap<MapSchema, Override>;
 
 /** A value of a field type; arrays and byte strings stay short so each run is fast. */
 export function arbitraryOf(
@@ -91,7 +95,9 @@ export function arbitraryFor<F extends Fields>(
   overrides: Overrides = new Map(),
 ): fc.Arbitrary<InferFields<F>> {
   const override = overrides.get(schema);
-  if (override !== undefined) return override as fc.Arbitrary<InferFields<F>>;
+  if (override !== undefined && typeof override !== 'function') {
+    return override as fc.Arbitrary<InferFields<F>>;
+  }
   const shape: Record<string, fc.Arbitrary<unknown>> = {};
   const requiredKeys: string[] = [];
   for (const [name, field] of schema.entries) {
@@ -100,7 +106,7 @@ export function arbitraryFor<F extends Fields>(
   }
   return fc
     .record(shape, { requiredKeys })
-    .map((value) => value as InferFields<F>)
+    .map((value) => (override === undefined ? value : override(value)) as InferFields<F>)
     .filter((value) => schema.refine?.(value) === undefined);
 }
 

@@ -21,7 +21,6 @@ import {
   MAX_REVOKED_DOORCODES,
   MAX_REVOKED_SLOTS_PER_DAY,
   revocationListSchema,
-  revokedDaySchema,
 } from '../../../protocol/formats/revocation.js';
 import type { RevocationList } from '../../../protocol/formats/revocation.js';
 import { propertyRuns } from '../../support/properties.js';
@@ -32,7 +31,7 @@ import {
   looseCbor,
   validPool,
 } from '../cbor/arbitraries.js';
-import { id, LOCK_A, T0 } from './fixtures.js';
+import { id, LOCK_A, REVOCATION_OVERRIDES, T0 } from './fixtures.js';
 
 const { EXPIRED, NOT_YET_VALID, SCHEMA } = WIRE_ERRORS;
 
@@ -45,21 +44,7 @@ const record: DoorcodeRecord = {
   expires: T0 + 1_000,
 };
 
-/** Calendar days as labels, and strictly increasing slot lists: a filter would find too few. */
-const revokedDays = fc
-  .tuple(
-    fc.date({
-      min: new Date(Date.UTC(2000, 0, 1)),
-      max: new Date(Date.UTC(2099, 11, 31)),
-      noInvalidDate: true,
-    }),
-    fc.uniqueArray(fc.integer({ min: 0, max: 0xffff }), { minLength: 1, maxLength: 6 }),
-  )
-  .map(([date, slots]) => ({
-    day: date.toISOString().slice(0, 10).replaceAll('-', ''),
-    slots: slots.sort((a, b) => a - b),
-  }));
-const lists = arbitraryFor(revocationListSchema, new Map([[revokedDaySchema, revokedDays]]));
+const lists = arbitraryFor(revocationListSchema, REVOCATION_OVERRIDES);
 
 describe('doorcode record', () => {
   it('decode(encode(r)) = r', () => {

@@ -5,7 +5,10 @@ import { weeklyWindowSchema } from '../../../protocol/formats/common.js';
 import type { Credential } from '../../../protocol/formats/credential.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { fromHex } from '../cbor/arbitraries.js';
-import type { Overrides } from '../cbor/arbitraries.js';
+import type { Override, Overrides } from '../cbor/arbitraries.js';
+import type { MapSchema } from '../../../protocol/cbor/schema.js';
+import { revokedDaySchema } from '../../../protocol/formats/revocation.js';
+import { syncBundleSchema } from '../../../protocol/formats/sync-bundle.js';
 
 /** 16-byte ids: a recognisable first byte, then the index. */
 export function id(tag: number, n = 0): Uint8Array {
@@ -55,6 +58,38 @@ export const windowArbitrary = fc
   .map(([days, start, length]) => ({ days, start, end: Math.min(1440, start + 1 + length) }));
 
 export const WINDOW_OVERRIDES: Overrides = new Map([[weeklyWindowSchema, windowArbitrary]]);
+
+/** Calendar days as labels, and strictly increasing slot lists: a filter would find too few. */
+export const revokedDays = fc
+  .tuple(
+    fc.date({
+      min: new Date(Date.UTC(2000, 0, 1)),
+      max: new Date(Date.UTC(2099, 11, 31)),
+      noInvalidDate: true,
+    }),
+    fc.uniqueArray(fc.integer({ min: 0, max: 0xffff }), { minLength: 1, maxLength: 6 }),
+  )
+  .map(([date, slots]) => ({
+    day: date.toISOString().slice(0, 10).replaceAll('-', ''),
+    slots: slots.sort((a, b) => a - b),
+  }));
+
+export const REVOCATION_OVERRIDES: Overrides = new Map([[revokedDaySchema, revokedDays]]);
+
+/** Full bundles on base 0, deltas on a base below their version: a filter would find too few. */
+export const BUNDLE_OVERRIDES: Overrides = new Map<MapSchema, Override>([
+  [weeklyWindowSchema, windowArbitrary],
+  [revokedDaySchema, revokedDays],
+  [
+    syncBundleSchema,
+    (b: Record<string, unknown>) => {
+      const version = Math.max(2, Number(b['version']));
+      return b['kind'] === 'full'
+        ? { ...b, version, baseVersion: 0 }
+        : { ...b, version, baseVersion: 1 + (Number(b['baseVersion']) % (version - 1)) };
+    },
+  ],
+]);
 
 /** The same RFC 8032 signature with S replaced by S + L: a non-canonical, malleated copy. */
 export function malleate(signature: Uint8Array): Uint8Array {
