@@ -8,8 +8,8 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { assertSize } from '../crypto/input-checks.js';
 
 /**
- * §5.1 reserves n = 2^64 − 1; a JavaScript number counts exactly only up to 2^53 − 1, so that is
- * where this CipherState stops. Sessions end long before (`session-limits.ts`).
+ * §5.1 reserves n = 2^64 − 1; a JavaScript number counts exactly only up to 2^53 − 1, so that
+ * is where this CipherState stops. Sessions end long before (`session-limits.ts`).
  */
 export const MAX_NONCE = Number.MAX_SAFE_INTEGER;
 

@@ -318,7 +318,10 @@ export interface LockSessionOptions {
   readonly lockStaticKey: KeyPair;
   /** This lock's id, 16 bytes. */
   readonly lockId: Uint8Array;
-  /** The versions this lock speaks, ascending, as its `info` value says; default `SUPPORTED_VERSIONS`. */
+  /**
+   * The versions this lock speaks, ascending, as its `info` value says; default
+   * `SUPPORTED_VERSIONS`.
+   */
   readonly versions?: readonly number[];
   readonly limits?: Partial<SessionLimits>;
   /** When the connection starts (ms); the handshake timeout counts from here. */
@@ -415,7 +418,10 @@ export class LockSession {
     return message;
   }
 
-  /** Message 3: returns the phone's authenticated static key and credential; the session is open. */
+  /**
+   * Message 3: returns the phone's authenticated static key and credential; the session is
+   * then open.
+   */
   readMessage3(message: Uint8Array, now: number): Result<PhoneHello> {
     const handshake = this.#core.admitStep(now, this.#handshakeIn('awaitingMessage3'));
     if (!(handshake instanceof XkResponder)) return handshake;
