@@ -147,7 +147,7 @@ describe('Scheduler', () => {
       weight: 1,
       arbitrary: fc.record({ kind: fc.constant('until'), delay: fc.integer({ min: 0, max: 30 }) }),
     },
-  ) as fc.Arbitrary<Op>;
+  );
 
   it('agrees with a sorted-array model on random schedule / cancel / run sequences', () => {
     fc.assert(
