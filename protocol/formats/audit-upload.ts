@@ -40,8 +40,9 @@ import {
 import { BOX_OVERHEAD_BYTES, deriveLockKey, openBox, sealBox } from './sealed.js';
 
 export const AUDIT_KEY_LABEL = 'keyway audit v1';
-export const MAX_AUDIT_RECORDS = 64;
-export const MAX_AUDIT_UPLOAD_BYTES = 6 * 1024;
+/** Records per upload: a sealed upload fits one session message (`messages.ts`). */
+export const MAX_AUDIT_RECORDS = 32;
+export const MAX_AUDIT_UPLOAD_BYTES = 3 * 1024;
 export const MAX_SEALED_AUDIT_UPLOAD_BYTES = MAX_AUDIT_UPLOAD_BYTES + BOX_OVERHEAD_BYTES + 48;
 
 /** The vendor's access-log methods (§3), with keyway's wire numbers. */
