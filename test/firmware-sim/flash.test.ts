@@ -1,0 +1,254 @@
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { crc32 } from '../../firmware-sim/crc32.js';
+import {
+  FLASH_ERRORS,
+  flashSize,
+  openFlash,
+  PAGE_BYTES,
+  type FlashFault,
+  type FlashLayout,
+  type TornTail,
+} from '../../firmware-sim/flash.js';
+import { propertyRuns } from '../support/properties.js';
+
+const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
+const HEADER = 8;
+const CRC = 4;
+
+describe('CRC-32 (IEEE 802.3)', () => {
+  it.each([
+    // The catalogue check value (CRC-32/ISO-HDLC), then well-known strings.
+    ['123456789', 0xcbf43926],
+    ['', 0],
+    ['a', 0xe8b7be43],
+    ['abc', 0x352441c2],
+    ['The quick brown fox jumps over the lazy dog', 0x414fa339],
+  ])('CRC-32(%j) = %i', (text, expected) => {
+    expect(crc32(ascii(text))).toBe(expected);
+  });
+
+  it('agrees with zlib, continues across chunks, and honours a range', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), (data, i, j) => {
+        expect(crc32(data)).toBe(zlibCrc32(data));
+        const cut = data.length === 0 ? 0 : i % (data.length + 1);
+        expect(crc32(data.subarray(cut), crc32(data.subarray(0, cut)))).toBe(crc32(data));
+        const end = cut + (data.length === 0 ? 0 : j % (data.length - cut + 1));
+        expect(crc32(data, 0, cut, end)).toBe(zlibCrc32(data.subarray(cut, end)));
+      }),
+      { numRuns: propertyRuns(200, 10_000) },
+    );
+  });
+});
+
+const LAYOUT: FlashLayout = [
+  { key: 'credentials', capacity: 600 },
+  { key: 'counters', capacity: 16 },
+];
+
+describe('flash store', () => {
+  it('starts erased, with nothing committed', () => {
+    const store = openFlash(LAYOUT);
+    expect(store.bytes).toHaveLength(flashSize(LAYOUT));
+    expect(store.bytes.every((b) => b === 0xff)).toBe(true);
+    expect(store.read('credentials')).toBeUndefined();
+    expect(store.generation('counters')).toBe(0);
+  });
+
+  it('alternates A/B slots with rising generations and keeps records apart', () => {
+    const store = openFlash(LAYOUT);
+    expect(store.commit('counters', Uint8Array.of(1))).toEqual({ ok: true, value: 1 });
+    expect(store.commit('counters', Uint8Array.of(2))).toEqual({ ok: true, value: 2 });
+    expect(store.commit('credentials', ascii('cache v1'))).toEqual({ ok: true, value: 1 });
+    expect(store.commit('counters', new Uint8Array(0))).toEqual({ ok: true, value: 3 });
+    expect(store.read('counters')).toEqual(new Uint8Array(0));
+    expect(store.read('credentials')).toEqual(ascii('cache v1'));
+
+    // Slot layout: credentials A, B, then counters A, B; generation and length little-endian.
+    const counters = 2 * ((HEADER + 600 + CRC + 3) & ~3);
+    const slot = (HEADER + 16 + CRC + 3) & ~3;
+    const bytes = store.bytes;
+    expect(Array.from(bytes.subarray(counters, counters + 8))).toEqual([3, 0, 0, 0, 0, 0, 0, 0]);
+    const stored = new DataView(bytes.buffer).getUint32(counters + 8, true);
+    expect(stored).toBe(crc32(bytes.subarray(counters, counters + 8)));
+    expect(Array.from(bytes.subarray(counters + slot, counters + slot + 9))).toEqual([
+      2, 0, 0, 0, 1, 0, 0, 0, 2,
+    ]);
+
+    const reopened = openFlash(LAYOUT, bytes.slice());
+    expect(reopened.read('counters')).toEqual(new Uint8Array(0));
+    expect(reopened.generation('counters')).toBe(3);
+    expect(reopened.read('credentials')).toEqual(ascii('cache v1'));
+    // A read is a copy: changing it changes nothing stored.
+    reopened.read('credentials')!.fill(0);
+    expect(reopened.read('credentials')).toEqual(ascii('cache v1'));
+  });
+
+  it('falls back to the other slot when the newest is corrupt', () => {
+    const store = openFlash(LAYOUT);
+    store.commit('counters', Uint8Array.of(1));
+    store.commit('counters', Uint8Array.of(2));
+    const bytes = store.bytes.slice();
+    const counters = 2 * ((HEADER + 600 + CRC + 3) & ~3);
+    const slot = (HEADER + 16 + CRC + 3) & ~3;
+    bytes[counters + slot + HEADER]! ^= 0x01; // a flipped payload bit in slot B (generation 2)
+    const reopened = openFlash(LAYOUT, bytes);
+    expect(reopened.read('counters')).toEqual(Uint8Array.of(1));
+    expect(reopened.generation('counters')).toBe(1);
+    // The next commit overwrites the corrupt slot, not the good one.
+    expect(reopened.commit('counters', Uint8Array.of(3))).toEqual({ ok: true, value: 2 });
+    expect(openFlash(LAYOUT, bytes).read('counters')).toEqual(Uint8Array.of(3));
+  });
+
+  it('reports a write failure as a value and keeps the previous state', () => {
+    const store = openFlash(LAYOUT);
+    store.commit('counters', Uint8Array.of(7));
+    store.injectFault({ kind: 'write-failure', atWrite: 2 });
+    expect(store.commit('counters', Uint8Array.of(8))).toEqual({
+      ok: false,
+      code: FLASH_ERRORS.WRITE_FAILED,
+    });
+    expect(store.alive).toBe(true);
+    expect(store.read('counters')).toEqual(Uint8Array.of(7));
+    expect(openFlash(LAYOUT, store.bytes.slice()).read('counters')).toEqual(Uint8Array.of(7));
+    expect(store.commit('counters', Uint8Array.of(9))).toEqual({ ok: true, value: 2 });
+    expect(store.writes).toBe(3);
+  });
+
+  it.each<TornTail>(['old', 'erased', 'partial', 'half-erased'])(
+    'survives a power cut with a %s tail: old state if torn, new if complete',
+    (tail) => {
+      const payload = Uint8Array.from({ length: 600 }, (_, i) => i * 7);
+      const image = HEADER + payload.length + CRC;
+      for (const landed of [0, 1, 4, 8, 100, PAGE_BYTES, PAGE_BYTES + 1, image - 1, image]) {
+        const store = openFlash(LAYOUT);
+        store.commit('credentials', ascii('v1'));
+        store.commit('credentials', ascii('v2'));
+        store.commit('counters', Uint8Array.of(5));
+        store.injectFault({ kind: 'power-cut', atWrite: 4, landed, tail, noise: landed });
+        expect(store.commit('credentials', payload)).toEqual({
+          ok: false,
+          code: FLASH_ERRORS.POWER_LOST,
+        });
+        expect(store.alive).toBe(false);
+        expect(() => store.read('counters')).toThrow(Error);
+        const after = openFlash(LAYOUT, store.bytes);
+        const complete = landed === image && tail !== 'half-erased';
+        expect(after.read('credentials')).toEqual(complete ? payload : ascii('v2'));
+        expect(after.generation('credentials')).toBe(complete ? 3 : 2);
+        expect(after.read('counters')).toEqual(Uint8Array.of(5));
+      }
+    },
+  );
+
+  it('refuses bad layouts, oversized payloads, unknown keys and past faults', () => {
+    expect(() =>
+      openFlash([
+        { key: 'a', capacity: 1 },
+        { key: 'a', capacity: 2 },
+      ]),
+    ).toThrow(RangeError);
+    expect(() => openFlash([{ key: 'a', capacity: 0 }])).toThrow(RangeError);
+    expect(() => openFlash(LAYOUT, new Uint8Array(10))).toThrow(RangeError);
+    const store = openFlash(LAYOUT);
+    expect(() => store.commit('counters', new Uint8Array(17))).toThrow(RangeError);
+    expect(() => store.read('nope')).toThrow(RangeError);
+    store.commit('counters', Uint8Array.of(1));
+    expect(() => store.injectFault({ kind: 'write-failure', atWrite: 1 })).toThrow(RangeError);
+    expect(store.writes).toBe(1);
+  });
+
+  // SECURITY.md item 24: a power cut at any write, then a restart from the raw bytes.
+  type Step = {
+    record: number;
+    payload: Uint8Array;
+    fault?:
+      { kind: 'cut'; landedFraction: number; tail: TornTail; noise: number } | { kind: 'fail' };
+  };
+  const step: fc.Arbitrary<Step> = fc.record(
+    {
+      record: fc.nat(),
+      payload: fc.uint8Array({ maxLength: 700 }),
+      fault: fc.oneof(
+        fc.record({
+          kind: fc.constant('cut' as const),
+          // Weighted to the ends, where an off-by-one would hide.
+          landedFraction: fc.oneof(
+            fc.constantFrom(0, 1, 0.999),
+            fc.double({ min: 0, max: 1, noNaN: true }),
+          ),
+          tail: fc.constantFrom<TornTail>('old', 'erased', 'partial', 'half-erased'),
+          noise: fc.nat(),
+        }),
+        fc.record({ kind: fc.constant('fail' as const) }),
+      ),
+    },
+    { requiredKeys: ['record', 'payload'] },
+  );
+  const layout: fc.Arbitrary<FlashLayout> = fc
+    .uniqueArray(fc.integer({ min: 1, max: 600 }), { minLength: 1, maxLength: 3 })
+    .map((capacities) => capacities.map((capacity, i) => ({ key: `r${i}`, capacity })));
+
+  it('never mixes states, loses a commit, or rolls a generation back across power cuts', () => {
+    fc.assert(
+      fc.property(layout, fc.array(step, { maxLength: 40 }), (records, steps) => {
+        let store = openFlash(records);
+        const committed = records.map((): Uint8Array | undefined => undefined);
+        const generations = records.map(() => 0);
+        for (const { record: pick, payload: raw, fault } of steps) {
+          const index = pick % records.length;
+          const { key, capacity } = records[index]!;
+          const payload = raw.subarray(0, capacity);
+          const image = HEADER + payload.length + CRC;
+          const landed = fault?.kind === 'cut' ? Math.round(fault.landedFraction * image) : 0;
+          let armed: FlashFault | undefined;
+          if (fault?.kind === 'cut') {
+            armed = {
+              kind: 'power-cut',
+              atWrite: store.writes + 1,
+              landed,
+              tail: fault.tail,
+              noise: fault.noise,
+            };
+          } else if (fault?.kind === 'fail') {
+            armed = { kind: 'write-failure', atWrite: store.writes + 1 };
+          }
+          store.injectFault(armed);
+          const result = store.commit(key, payload);
+
+          if (result.ok) {
+            expect(result.value).toBe(generations[index]! + 1);
+            committed[index] = payload.slice();
+            generations[index] = result.value;
+          } else if (result.code === FLASH_ERRORS.POWER_LOST) {
+            store = openFlash(records, store.bytes);
+            const gen = store.generation(key);
+            // Old or new, decided by whether the whole image landed; never anything else.
+            if (landed === image && fault?.kind === 'cut' && fault.tail !== 'half-erased') {
+              expect(gen).toBe(generations[index]! + 1);
+              committed[index] = payload.slice();
+              generations[index] = gen;
+            } else {
+              expect(gen).toBe(generations[index]);
+            }
+          } else {
+            expect(result.code).toBe(FLASH_ERRORS.WRITE_FAILED);
+          }
+          records.forEach(({ key: other }, i) => {
+            expect(store.generation(other)).toBe(generations[i]);
+            expect(store.read(other)).toEqual(committed[i]);
+          });
+        }
+        // A restart without a cut loses nothing either.
+        const again = openFlash(records, store.bytes.slice());
+        records.forEach(({ key }, i) => {
+          expect(again.generation(key)).toBe(generations[i]);
+          expect(again.read(key)).toEqual(committed[i]);
+        });
+      }),
+      { numRuns: propertyRuns(200, 20_000) },
+    );
+  });
+});
