@@ -137,3 +137,22 @@ describe('node:crypto provider, inputs', () => {
     expect(node.aeadOpen(key, nonce, new Uint8Array(0), sealed)).toBeUndefined();
   });
 });
+
+describe('node provider key import cache', () => {
+  const random = (length: number): Uint8Array => Uint8Array.from({ length }, (_, i) => i * 7 + 1);
+  const nodeCrypto = createNodeCrypto(random);
+  const nobleCrypto = createNobleCrypto(random);
+
+  it('uses the bytes a secret array holds now, also after it was refilled in place', () => {
+    const secret = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+    const peer = nobleCrypto.x25519PublicKey(Uint8Array.from({ length: 32 }, (_, i) => 200 - i));
+    expect(nodeCrypto.x25519(secret, peer)).toEqual(nobleCrypto.x25519(secret, peer));
+    secret.fill(0x42);
+    expect(nodeCrypto.x25519PublicKey(secret)).toEqual(nobleCrypto.x25519PublicKey(secret));
+    expect(nodeCrypto.x25519(secret, peer)).toEqual(nobleCrypto.x25519(secret, peer));
+    const seed = secret;
+    expect(nodeCrypto.ed25519PublicKey(seed)).toEqual(nobleCrypto.ed25519PublicKey(seed));
+    seed[0] = 1;
+    expect(nodeCrypto.ed25519Sign(seed, secret)).toEqual(nobleCrypto.ed25519Sign(seed, secret));
+  });
+});
