@@ -291,8 +291,8 @@ function leafOk(type: FieldType, value: unknown): boolean {
   }
 }
 
-function expected(type: FieldType, path: string): { ok: false; code: 0x05; detail: string } {
-  return { ok: false, code: WIRE_ERRORS.SCHEMA, detail: `${path}: expected ${describeType(type)}` };
+function expected(type: FieldType, path: string): Result<never> {
+  return fail(WIRE_ERRORS.SCHEMA, `${path}: expected ${describeType(type)}`);
 }
 
 function decodeValue(type: FieldType, value: CborValue, path: string): Result<unknown> {

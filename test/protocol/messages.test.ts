@@ -87,10 +87,7 @@ describe('messages: round trips', () => {
     'the largest %s fits its limit, and every limit fits one session message',
     (type) => {
       const spec = MESSAGES[type];
-      const body = largest({ kind: 'map', schema: spec.body }) as Record<
-        string,
-        unknown
-      >;
+      const body = largest({ kind: 'map', schema: spec.body }) as Record<string, unknown>;
       if (type === 'sync-push-request')
         body['offset'] = Number(body['total']) - SYNC_PUSH_CHUNK_BYTES;
       const message = { type, id: MAX_MESSAGE_ID, body } as Message;
