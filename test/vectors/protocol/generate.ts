@@ -117,9 +117,16 @@ interface WireMessage {
 
 /** One complete connection at `mtu`: handshake, status, unlock, sync push, audit pull. */
 function exchange(crypto: CryptoProvider, mtu: number): object {
-  const { lockId, lockStaticSecret, phoneStaticSecret, issuerSeed, lockSecret, now } = GOLDEN_INPUTS;
-  const lockKey = { secretKey: lockStaticSecret, publicKey: crypto.x25519PublicKey(lockStaticSecret) };
-  const phoneKey = { secretKey: phoneStaticSecret, publicKey: crypto.x25519PublicKey(phoneStaticSecret) };
+  const { lockId, lockStaticSecret, phoneStaticSecret, issuerSeed, lockSecret, now } =
+    GOLDEN_INPUTS;
+  const lockKey = {
+    secretKey: lockStaticSecret,
+    publicKey: crypto.x25519PublicKey(lockStaticSecret),
+  };
+  const phoneKey = {
+    secretKey: phoneStaticSecret,
+    publicKey: crypto.x25519PublicKey(phoneStaticSecret),
+  };
   const signedCredential = signCredential(credentialFor(phoneKey.publicKey), issuerSeed, crypto);
   const nonce = fromHex('0f0e0d0c0b0a09080706050403020100');
   const status: Message = {
@@ -138,23 +145,60 @@ function exchange(crypto: CryptoProvider, mtu: number): object {
     },
   };
   const messages: WireMessage[] = [];
-  const record = (name: string, direction: WireMessage['direction'], plaintext: Uint8Array, noise: Uint8Array): Uint8Array => {
-    messages.push({ name, direction, plaintext: hex(plaintext), noise: hex(noise), fragments: fragment(noise, mtu).map(hex) });
+  const record = (
+    name: string,
+    direction: WireMessage['direction'],
+    plaintext: Uint8Array,
+    noise: Uint8Array,
+  ): Uint8Array => {
+    messages.push({
+      name,
+      direction,
+      plaintext: hex(plaintext),
+      noise: hex(noise),
+      fragments: fragment(noise, mtu).map(hex),
+    });
     return noise;
   };
 
-  const phone = new PhoneSession({ crypto, phoneStaticKey: phoneKey, lockStaticKey: lockKey.publicKey, lockId, lockVersions: [1], now });
+  const phone = new PhoneSession({
+    crypto,
+    phoneStaticKey: phoneKey,
+    lockStaticKey: lockKey.publicKey,
+    lockId,
+    lockVersions: [1],
+    now,
+  });
   const lock = new LockSession({ crypto, lockStaticKey: lockKey, lockId, now });
-  const message1 = record('handshake 1', 'phone→lock', Uint8Array.of(1), must(phone.writeMessage1(now), 'message 1'));
+  const message1 = record(
+    'handshake 1',
+    'phone→lock',
+    Uint8Array.of(1),
+    must(phone.writeMessage1(now), 'message 1'),
+  );
   must(lock.readMessage1(message1, now), 'read message 1');
   const statusBytes = encodeMessage(status);
-  const message2 = record('handshake 2', 'lock→phone', statusBytes, must(lock.writeMessage2(statusBytes, now), 'message 2'));
+  const message2 = record(
+    'handshake 2',
+    'lock→phone',
+    statusBytes,
+    must(lock.writeMessage2(statusBytes, now), 'message 2'),
+  );
   must(phone.readMessage2(message2, now), 'read message 2');
-  const message3 = record('handshake 3', 'phone→lock', signedCredential, must(phone.writeMessage3(signedCredential, now), 'message 3'));
+  const message3 = record(
+    'handshake 3',
+    'phone→lock',
+    signedCredential,
+    must(phone.writeMessage3(signedCredential, now), 'message 3'),
+  );
   must(lock.readMessage3(message3, now), 'read message 3');
 
   let id = 1;
-  const send = (from: PhoneSession | LockSession, to: PhoneSession | LockSession, message: Message): void => {
+  const send = (
+    from: PhoneSession | LockSession,
+    to: PhoneSession | LockSession,
+    message: Message,
+  ): void => {
     const plaintext = encodeMessage(message);
     const noise = must(from.encrypt(plaintext, now), `encrypt ${message.type}`);
     record(message.type, from === phone ? 'phone→lock' : 'lock→phone', plaintext, noise);
@@ -163,18 +207,25 @@ function exchange(crypto: CryptoProvider, mtu: number): object {
   };
   send(phone, lock, { type: 'unlock-request', id, body: {} });
   send(lock, phone, { type: 'unlock-response', id: id++, body: { result: 0, auditSeq: 42 } });
-  const anchor = signTimeAnchor({ lockId, time: now, validFrom: now - 3_600_000, validUntil: now + 86_400_000 }, issuerSeed, crypto);
+  const anchor = signTimeAnchor(
+    { lockId, time: now, validFrom: now - 3_600_000, validUntil: now + 86_400_000 },
+    issuerSeed,
+    crypto,
+  );
   const sealed = sealSyncBundle(syncBundle(signedCredential, anchor), lockSecret, crypto);
-  let received = 0;
   for (const chunk of syncPushChunks(sealed)) {
     send(phone, lock, { type: 'sync-push-request', id, body: chunk });
-    received = chunk.offset + chunk.chunk.length;
+    const received = chunk.offset + chunk.chunk.length;
     const done = received === sealed.length;
-    send(lock, phone, { type: 'sync-push-response', id: id++, body: { result: 0, received, syncVersion: done ? 7 : 6 } });
+    send(lock, phone, {
+      type: 'sync-push-response',
+      id: id++,
+      body: { result: 0, received, syncVersion: done ? 7 : 6 },
+    });
   }
   send(phone, lock, { type: 'audit-pull-request', id, body: { from: 40 } });
   const upload = sealAuditUpload(auditUpload(), lockSecret, crypto);
-  send(lock, phone, { type: 'audit-pull-response', id: id++, body: { upload, more: false } });
+  send(lock, phone, { type: 'audit-pull-response', id, body: { upload, more: false } });
 
   return {
     description: `A full connection at ATT_MTU ${mtu}: Noise XK handshake (message 2 carries the lock's status, message 3 the phone's signed credential), unlock, sync push of a sealed bundle, audit pull.`,
@@ -194,7 +245,9 @@ function exchange(crypto: CryptoProvider, mtu: number): object {
 }
 
 /** Every golden vector file, by name, for the given provider and a fresh golden random stream. */
-export function generateGoldenVectors(makeCrypto: (random: RandomSource) => CryptoProvider): Record<string, object> {
+export function generateGoldenVectors(
+  makeCrypto: (random: RandomSource) => CryptoProvider,
+): Record<string, object> {
   const { lockId, issuerSeed, lockSecret, now } = GOLDEN_INPUTS;
   const files: Record<string, object> = {};
   files['exchange-mtu23.json'] = exchange(makeCrypto(goldenRandom(23)), 23);
@@ -202,23 +255,34 @@ export function generateGoldenVectors(makeCrypto: (random: RandomSource) => Cryp
   const crypto = makeCrypto(goldenRandom(1));
   const phonePublic = crypto.x25519PublicKey(GOLDEN_INPUTS.phoneStaticSecret);
   const signedCredential = signCredential(credentialFor(phonePublic), issuerSeed, crypto);
-  const windowAnchor = signTimeAnchor({ lockId, time: now, validFrom: now - 3_600_000, validUntil: now + 86_400_000 }, issuerSeed, crypto);
-  const nonceAnchor = signTimeAnchor({ lockId, time: now, nonce: fromHex('0f0e0d0c0b0a09080706050403020100') }, issuerSeed, crypto);
+  const windowAnchor = signTimeAnchor(
+    { lockId, time: now, validFrom: now - 3_600_000, validUntil: now + 86_400_000 },
+    issuerSeed,
+    crypto,
+  );
+  const nonceAnchor = signTimeAnchor(
+    { lockId, time: now, nonce: fromHex('0f0e0d0c0b0a09080706050403020100') },
+    issuerSeed,
+    crypto,
+  );
   files['sync-bundle.json'] = {
-    description: 'A full sync bundle sealed for one lock: K_sync = HKDF-SHA256(lock secret, salt = lock id, info = "keyway sync v1").',
+    description:
+      'A full sync bundle sealed for one lock: K_sync = HKDF-SHA256(lock secret, salt = lock id, info = "keyway sync v1").',
     lockId: hex(lockId),
     lockSecret: hex(lockSecret),
     issuerSeed: hex(issuerSeed),
     sealed: hex(sealSyncBundle(syncBundle(signedCredential, windowAnchor), lockSecret, crypto)),
   };
   files['audit-upload.json'] = {
-    description: 'An audit upload sealed for the cloud: K_audit = HKDF-SHA256(lock secret, salt = lock id, info = "keyway audit v1").',
+    description:
+      'An audit upload sealed for the cloud: K_audit = HKDF-SHA256(lock secret, salt = lock id, info = "keyway audit v1").',
     lockId: hex(lockId),
     lockSecret: hex(lockSecret),
     sealed: hex(sealAuditUpload(auditUpload(), lockSecret, crypto)),
   };
   files['time-anchor.json'] = {
-    description: 'Signed time anchors: one bound to a lock nonce (online phone), one with a validity window (offline phone).',
+    description:
+      'Signed time anchors: one bound to a lock nonce (online phone), one with a validity window (offline phone).',
     lockId: hex(lockId),
     issuerSeed: hex(issuerSeed),
     issuerPublic: hex(crypto.ed25519PublicKey(issuerSeed)),
