@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createNobleCrypto } from '../protocol/crypto/noble-provider.js';
 import type { CryptoProvider, RandomSource } from '../protocol/crypto/provider.js';
 import { fragment } from '../protocol/frame-codec.js';
+import { decodeMessage, encodeMessage, type Message } from '../protocol/messages.js';
 import { generateKeyPair } from '../protocol/noise/handshake-xk.js';
 import { LockSession, PhoneSession } from '../protocol/noise/session.js';
 import { Reassembler } from '../protocol/reassembler.js';
@@ -124,6 +125,36 @@ function benchFrames(mtu: number, size: number): { messages: number; frames: num
   return { messages, frames: messages * frameCount };
 }
 
+/** A typical status response: the largest message of every connection. */
+const statusMessage: Message = {
+  type: 'status-response',
+  id: 1,
+  body: {
+    model: 'M',
+    firmware: '1.02',
+    batteryPercent: 87,
+    flags: 0,
+    clockValid: true,
+    syncVersion: 6,
+    auditHead: 42,
+    auditTail: 40,
+    nonce: new Uint8Array(16).fill(9),
+  },
+};
+
+function benchMessages(): { encoded: number; decoded: number } {
+  const bytes = encodeMessage(statusMessage);
+  const decoded = decodeMessage(bytes);
+  if (!decoded.ok || decoded.value.type !== 'status-response')
+    throw new Error('message round trip failed');
+  return {
+    encoded: rate(() => encodeMessage(statusMessage)),
+    decoded: rate(() => {
+      if (!decodeMessage(bytes).ok) throw new Error('decode failed');
+    }),
+  };
+}
+
 function main(): void {
   console.log(
     `bench/protocol: node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}; per CPU-second\n`,
@@ -153,12 +184,16 @@ function main(): void {
       `  frames MTU ${String(mtu).padEnd(3)} ${String(size).padStart(4)}-byte messages: ${(r.messages / 1e3).toFixed(0).padStart(6)} k messages/s, ${(r.frames / 1e6).toFixed(2)} M frames/s`,
     );
   }
+  const messages = benchMessages();
+  console.log(
+    `\n  messages (status response, CBOR): ${(messages.encoded / 1e3).toFixed(0)} k encoded/s, ${(messages.decoded / 1e3).toFixed(0)} k decoded/s`,
+  );
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `protocol-${new Date().toISOString().replaceAll(':', '-')}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ bench: 'protocol', node: process.version, cpu: cpus()[0]?.model, seconds: SECONDS, handshakes, frames }, null, 2)}\n`,
+    `${JSON.stringify({ bench: 'protocol', node: process.version, cpu: cpus()[0]?.model, seconds: SECONDS, handshakes, frames, messages }, null, 2)}\n`,
   );
   console.log(`\nwrote ${file}`);
 }
