@@ -199,6 +199,9 @@ export class FlashStore {
     ) {
       throw new RangeError(`a fault must target a future write (after write ${this.#writes})`);
     }
+    if (fault?.kind === 'power-cut' && !(Number.isSafeInteger(fault.landed) && fault.landed >= 0)) {
+      throw new RangeError('a power cut needs a non-negative integer count of landed bytes');
+    }
     this.#fault = fault;
   }
 
@@ -271,7 +274,7 @@ export class FlashStore {
   ): void {
     const bytes = this.#bytes;
     const seed = fault.noise ?? 0;
-    const landed = Math.max(0, Math.min(fault.landed, image.length));
+    const landed = Math.min(fault.landed, image.length);
     switch (fault.tail) {
       case 'old':
         bytes.set(image.subarray(0, landed), at);

@@ -157,6 +157,9 @@ describe('flash store', () => {
     expect(() => store.read('nope')).toThrow(RangeError);
     store.commit('counters', Uint8Array.of(1));
     expect(() => store.injectFault({ kind: 'write-failure', atWrite: 1 })).toThrow(RangeError);
+    expect(() =>
+      store.injectFault({ kind: 'power-cut', atWrite: 2, landed: -1, tail: 'old' }),
+    ).toThrow(RangeError);
     expect(store.writes).toBe(1);
   });
 
