@@ -1,31 +1,26 @@
 /**
  * Noise Protocol Framework rev 34 §5.2 SymmetricState for HASH = SHA-256: the chaining key `ck`,
- * the handshake hash `h`, and a CipherState. HKDF is the one of §4.3, built on the provider's
- * HMAC-SHA256.
+ * the handshake hash `h`, and a CipherState. HKDF is the one of §4.3.
  */
 import { SHA256_BYTES } from '../crypto/provider.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { CipherState } from './cipher-state.js';
 
 const EMPTY = new Uint8Array(0);
-const BYTE_1 = Uint8Array.of(0x01);
 
 /**
  * §4.3 HKDF(chaining_key, input_key_material, 2): `temp = HMAC(ck, ikm)`,
- * `out1 = HMAC(temp, 0x01)`, `out2 = HMAC(temp, out1 ‖ 0x02)`. (This is RFC 5869 with salt `ck`,
- * empty info and 64 bytes of output; Noise spells it out, so it is written as Noise does.)
+ * `out1 = HMAC(temp, 0x01)`, `out2 = HMAC(temp, out1 ‖ 0x02)` — which is exactly RFC 5869
+ * HKDF-SHA256 with salt `ck`, empty info and 64 bytes of output, so it is one provider call
+ * (`test/protocol/noise/symmetric-state.test.ts` checks it against the three HMACs).
  */
 export function noiseHkdf2(
   crypto: CryptoProvider,
   chainingKey: Uint8Array,
   inputKeyMaterial: Uint8Array,
 ): readonly [Uint8Array, Uint8Array] {
-  const temp = crypto.hmacSha256(chainingKey, inputKeyMaterial);
-  const out1 = crypto.hmacSha256(temp, BYTE_1);
-  const block = new Uint8Array(SHA256_BYTES + 1);
-  block.set(out1);
-  block[SHA256_BYTES] = 0x02;
-  return [out1, crypto.hmacSha256(temp, block)];
+  const okm = crypto.hkdfSha256(inputKeyMaterial, chainingKey, EMPTY, 2 * SHA256_BYTES);
+  return [okm.subarray(0, SHA256_BYTES), okm.subarray(SHA256_BYTES)];
 }
 
 export class SymmetricState {
