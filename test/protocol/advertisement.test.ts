@@ -11,7 +11,7 @@ import {
 import type { LockAdvertisement } from '../../protocol/advertisement.js';
 import { WIRE_ERRORS } from '../../protocol/errors.js';
 import { propertyRuns } from '../support/properties.js';
-import { fromHex, hex } from './crypto/both-providers.js';
+import { fromHex, hex } from '../support/hex.js';
 
 const h = (text: string): Uint8Array => fromHex(text.replaceAll(' ', ''));
 

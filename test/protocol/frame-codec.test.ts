@@ -5,7 +5,7 @@ import { decodeFragment, fragment, MAX_MESSAGE_BYTES } from '../../protocol/fram
 import { ATT_MTU_MAX, ATT_MTU_MIN, attPayloadBytes } from '../../protocol/gatt.js';
 import { Reassembler } from '../../protocol/reassembler.js';
 import { propertyRuns } from '../support/properties.js';
-import { fromHex, hex } from './crypto/both-providers.js';
+import { fromHex, hex } from '../support/hex.js';
 
 const h = (text: string): Uint8Array => fromHex(text.replaceAll(' ', ''));
 /** Bytes 00 01 02 ..., so a misplaced byte shows in the hex. */

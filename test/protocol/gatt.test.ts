@@ -17,7 +17,7 @@ import {
 } from '../../protocol/gatt.js';
 import type { LockInfo, LockModel } from '../../protocol/gatt.js';
 import { propertyRuns } from '../support/properties.js';
-import { fromHex, hex } from './crypto/both-providers.js';
+import { fromHex, hex } from '../support/hex.js';
 
 const h = (text: string): Uint8Array => fromHex(text.replaceAll(' ', ''));
 

@@ -8,7 +8,7 @@ import {
   Reassembler,
 } from '../../protocol/reassembler.js';
 import { propertyRuns } from '../support/properties.js';
-import { fromHex } from './crypto/both-providers.js';
+import { fromHex } from '../support/hex.js';
 
 const h = (text: string): Uint8Array => fromHex(text.replaceAll(' ', ''));
 

@@ -7,10 +7,7 @@ import { encodeCbor, MAX_MAP_KEY } from '../../../protocol/cbor/strict-cbor.js';
 import type { CborMap, CborValue } from '../../../protocol/cbor/strict-cbor.js';
 import { WIRE_ERRORS } from '../../../protocol/errors.js';
 
-/** Bytes from hex written with spaces between fields, as the hostile-input tables are. */
-export function fromHex(text: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
-}
+export { fromHex } from '../../support/hex.js';
 
 /** An integer in `[min, max]`, any safe range, biased to the edges like `fc.integer`. */
 export function integerIn(min: number, max: number): fc.Arbitrary<number> {

@@ -6,7 +6,7 @@ import { decodeCbor, encodeCbor } from '../../../protocol/cbor/strict-cbor.js';
 import type { CborLimits, CborValue } from '../../../protocol/cbor/strict-cbor.js';
 import { WIRE_ERRORS } from '../../../protocol/errors.js';
 import { propertyRuns } from '../../support/properties.js';
-import { hex } from '../crypto/both-providers.js';
+import { hex } from '../../support/hex.js';
 import { cborValue, fromHex } from './arbitraries.js';
 
 const LIMITS = { maxBytes: 4096 };

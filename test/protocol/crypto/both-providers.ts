@@ -1,8 +1,9 @@
 // The two CryptoProvider implementations under test, built on a deterministic random source,
-// plus the hex helpers the crypto tests share.
+// and how to compare their outcomes.
 import { createNobleCrypto } from '../../../protocol/crypto/noble-provider.js';
 import type { CryptoProvider, RandomSource } from '../../../protocol/crypto/provider.js';
 import { createNodeCrypto } from '../../../src/core/node-crypto-provider.js';
+import { hex } from '../../support/hex.js';
 
 /** A fixed byte pattern: these tests never depend on the quality of randomness. */
 export const patternRandom: RandomSource = (length) =>
@@ -17,14 +18,6 @@ export const PROVIDERS: readonly CryptoProvider[] = [noble, node];
 /** The provider that is not `provider`, to assert agreement on outcomes a spec leaves open. */
 export function otherThan(provider: CryptoProvider): CryptoProvider {
   return provider === noble ? node : noble;
-}
-
-export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
-export function fromHex(text: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(text, 'hex'));
 }
 
 /** The outcome of a call as a comparable value: hex output, `undefined`, or the error thrown. */

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createNobleCrypto } from '../../../protocol/crypto/noble-provider.js';
 import type { RandomSource } from '../../../protocol/crypto/provider.js';
 import { createNodeCrypto } from '../../../src/core/node-crypto-provider.js';
-import { fromHex, hex, PROVIDERS } from './both-providers.js';
+import { PROVIDERS } from './both-providers.js';
+import { fromHex, hex } from '../../support/hex.js';
 
 const FACTORIES = [
   { name: 'noble', create: createNobleCrypto },

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { propertyRuns } from '../../support/properties.js';
-import { fromHex, hex, noble, node, outcome } from './both-providers.js';
+import { noble, node, outcome } from './both-providers.js';
+import { fromHex, hex } from '../../support/hex.js';
 
 const RUNS = { numRuns: propertyRuns(300, 100_000) };
 /** The heavier Ed25519 properties run fewer cases in CI. */

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ED25519_TORSION_SUBGROUP, ed25519, x25519 } from '@noble/curves/ed25519.js';
 import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { fromHex, hex, PROVIDERS } from './both-providers.js';
+import { PROVIDERS } from './both-providers.js';
+import { fromHex, hex } from '../../support/hex.js';
 
 const Point = ed25519.Point;
 const L = Point.Fn.ORDER;

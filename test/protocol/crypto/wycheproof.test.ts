@@ -4,7 +4,8 @@
 // vector file fails instead of passing vacuously.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fromHex, hex, otherThan, outcome, PROVIDERS } from './both-providers.js';
+import { otherThan, outcome, PROVIDERS } from './both-providers.js';
+import { fromHex, hex } from '../../support/hex.js';
 
 type Result = 'valid' | 'invalid' | 'acceptable';
 

@@ -7,7 +7,7 @@ import { LockSession, PhoneSession } from '../../../protocol/noise/session.js';
 import type { SessionLimits } from '../../../protocol/noise/session-limits.js';
 import type { Result } from '../../../protocol/result.js';
 import { createNodeCrypto } from '../../../src/core/node-crypto-provider.js';
-import { fromHex, hex } from '../crypto/both-providers.js';
+import { fromHex, hex } from '../../support/hex.js';
 
 export { fromHex, hex };
 

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { CipherState } from '../../../protocol/noise/cipher-state.js';
 import { noiseHkdf2, SymmetricState } from '../../../protocol/noise/symmetric-state.js';
-import { fromHex, hex, PROVIDERS } from '../crypto/both-providers.js';
+import { PROVIDERS } from '../crypto/both-providers.js';
+import { fromHex, hex } from '../../support/hex.js';
 
 const KEY = fromHex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
 const AD = fromHex('a0a1a2');

@@ -11,7 +11,8 @@ import {
   XkResponder,
 } from '../../../protocol/noise/handshake-xk.js';
 import type { CryptoProvider } from '../../../protocol/crypto/provider.js';
-import { fromHex, hex, PROVIDERS } from '../crypto/both-providers.js';
+import { PROVIDERS } from '../crypto/both-providers.js';
+import { fromHex, hex } from '../../support/hex.js';
 
 interface NoiseVector {
   readonly protocol_name: string;
