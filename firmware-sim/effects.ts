@@ -1,0 +1,57 @@
+/**
+ * What a firmware step asks of the outside world (STYLE.md "Pure core, I/O at the edge"): events
+ * to log, and timers to set or cancel. The firmware never holds a timer or a clock; it names a
+ * timer by its kind (one of a small fixed set per lock, e.g. `controller.ts`'s `TIMER`), and the
+ * World keeps one scheduler timer per (lock, kind), replacing it on every `setTimer`.
+ *
+ * One buffer is reused for every step (parallel typed arrays, cleared by the caller), so a step
+ * allocates nothing. A step writes a handful of effects; more than `EFFECT_CAPACITY` is a bug.
+ */
+import type { EventCode } from './events.js';
+
+export const EFFECT = {
+  /** Log event `a` with fields `b`, `c` (`events.ts` `eventRecord`). */
+  EMIT: 0,
+  /** Set timer kind `a` to fire at world time `b`, replacing any pending one of that kind. */
+  SET_TIMER: 1,
+  /** Cancel timer kind `a` if pending. */
+  CANCEL_TIMER: 2,
+} as const;
+export type EffectOp = (typeof EFFECT)[keyof typeof EFFECT];
+
+export const EFFECT_CAPACITY = 16;
+
+export class Effects {
+  readonly op = new Uint8Array(EFFECT_CAPACITY);
+  readonly a = new Float64Array(EFFECT_CAPACITY);
+  readonly b = new Float64Array(EFFECT_CAPACITY);
+  readonly c = new Float64Array(EFFECT_CAPACITY);
+  length = 0;
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  emit(event: EventCode, b = 0, c = 0): void {
+    this.#push(EFFECT.EMIT, event, b, c);
+  }
+
+  setTimer(kind: number, at: number): void {
+    this.#push(EFFECT.SET_TIMER, kind, at, 0);
+  }
+
+  cancelTimer(kind: number): void {
+    this.#push(EFFECT.CANCEL_TIMER, kind, 0, 0);
+  }
+
+  #push(op: EffectOp, a: number, b: number, c: number): void {
+    const i = this.length;
+    if (i === EFFECT_CAPACITY)
+      throw new RangeError(`more than ${EFFECT_CAPACITY} effects in a step`);
+    this.op[i] = op;
+    this.a[i] = a;
+    this.b[i] = b;
+    this.c[i] = c;
+    this.length = i + 1;
+  }
+}

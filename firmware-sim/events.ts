@@ -1,0 +1,131 @@
+/**
+ * The event records every lock behaviour emits into the World's log (issue 4 item 4): typed,
+ * JSON-serialisable `{ t, lock, type, ...fields }`, with `t` in world ms. The audit log and the
+ * CLI report are built from the same records, so the `type` names and field names are stable:
+ * rename one and saved logs and scenario expectations break.
+ *
+ * The firmware's hot path does not build these objects: it writes an event code and up to two
+ * numbers into its effect buffer (`effects.ts`), and the World turns them into records with
+ * `eventRecord` when it logs them (I/O at the edge).
+ *
+ * | type | when (ARCHITECTURE.md §3) | fields |
+ * |---|---|---|
+ * | `POWER_LOST` | the supply was cut; the RTC is lost | `relay`: the relay's state without power (its wiring) |
+ * | `POWER_RESTORED` | the supply is back and the firmware booted | — |
+ * | `NEEDS_UPDATE` | reported after boot while the RTC is invalid: time-bound access fails closed until a time sync | — |
+ * | `TIME_SYNCED` | the RTC was set by a time sync | — |
+ * | `RELAY` | the relay output changed, for any reason (command, relock, power) | `relay` |
+ * | `DOOR_OPENED` / `DOOR_CLOSED` | the door-position sensor changed, as the powered firmware saw it | — |
+ * | `DOOR_AJAR` | Door Ajar: the door stayed open for the configured 30, 60 or 90 s | `openMs` |
+ * | `DOOR_STILL_AJAR` | Door Still Ajar: repeated every 5, 10 or 15 min while the door stays open | `openMs`, `repeat` (1, 2, …) |
+ * | `DOOR_BREACHED` | Door Breached: the door opened while the relay was locked (no credential, no REX) | — |
+ * | `DOOR_SECURE` | Door Secure: the door closed after any non-secure notification | — |
+ * | `REX` | request-to-exit motion | — |
+ * | `UNLOCKED` | an unlock began (the relay is released, or its hold restarted) | `by`, `holdMs` |
+ * | `RELOCKED` | an unlock ended | `reason` |
+ *
+ * `openMs` counts from the opening the firmware saw: after a power loss with the door open, that
+ * is the boot.
+ */
+
+export const EVENT = {
+  POWER_LOST: 0,
+  POWER_RESTORED: 1,
+  NEEDS_UPDATE: 2,
+  TIME_SYNCED: 3,
+  RELAY: 4,
+  DOOR_OPENED: 5,
+  DOOR_CLOSED: 6,
+  DOOR_AJAR: 7,
+  DOOR_STILL_AJAR: 8,
+  DOOR_BREACHED: 9,
+  DOOR_SECURE: 10,
+  REX: 11,
+  UNLOCKED: 12,
+  RELOCKED: 13,
+} as const;
+export type EventType = keyof typeof EVENT;
+export type EventCode = (typeof EVENT)[EventType];
+
+const NAMES = Object.keys(EVENT) as readonly EventType[];
+
+export type RelayState = 'locked' | 'unlocked';
+/** What released the relay: a granted credential, or request-to-exit motion. */
+export type UnlockSource = 'grant' | 'rex';
+/** Why the relay relocked: the door opened, or the hold time ran out with the door never opened. */
+export type RelockReason = 'door-opened' | 'timeout';
+
+// Numeric encodings of the fields, as the firmware writes them into its effect buffer.
+export const RELAY_CODE = { locked: 0, unlocked: 1 } as const;
+export const UNLOCK_SOURCE_CODE = { grant: 0, rex: 1 } as const;
+export const RELOCK_REASON_CODE = { 'door-opened': 0, timeout: 1 } as const;
+const RELAY_STATES: readonly RelayState[] = ['locked', 'unlocked'];
+const UNLOCK_SOURCES: readonly UnlockSource[] = ['grant', 'rex'];
+const RELOCK_REASONS: readonly RelockReason[] = ['door-opened', 'timeout'];
+
+interface Base<T extends EventType> {
+  /** World time, ms UTC. */
+  readonly t: number;
+  /** The lock's id in the World. */
+  readonly lock: string;
+  readonly type: T;
+}
+
+export type LockEvent =
+  | (Base<'POWER_LOST'> & { readonly relay: RelayState })
+  | Base<'POWER_RESTORED'>
+  | Base<'NEEDS_UPDATE'>
+  | Base<'TIME_SYNCED'>
+  | (Base<'RELAY'> & { readonly relay: RelayState })
+  | Base<'DOOR_OPENED'>
+  | Base<'DOOR_CLOSED'>
+  | (Base<'DOOR_AJAR'> & { readonly openMs: number })
+  | (Base<'DOOR_STILL_AJAR'> & { readonly openMs: number; readonly repeat: number })
+  | Base<'DOOR_BREACHED'>
+  | Base<'DOOR_SECURE'>
+  | Base<'REX'>
+  | (Base<'UNLOCKED'> & { readonly by: UnlockSource; readonly holdMs: number })
+  | (Base<'RELOCKED'> & { readonly reason: RelockReason });
+
+function decoded<T>(table: readonly T[], code: number, what: string): T {
+  const value = table[code];
+  if (value === undefined) throw new RangeError(`unknown ${what} code ${code}`);
+  return value;
+}
+
+/**
+ * The record for event `code` with its numeric fields `a` and `b` as the firmware wrote them
+ * (see the table above for which fields each type has). Keys are always in the order
+ * `t, lock, type, …fields`, so `JSON.stringify` of a log is byte-for-byte reproducible.
+ */
+export function eventRecord(
+  t: number,
+  lock: string,
+  code: number,
+  a: number,
+  b: number,
+): LockEvent {
+  const type = decoded(NAMES, code, 'event');
+  switch (type) {
+    case 'POWER_LOST':
+    case 'RELAY':
+      return { t, lock, type, relay: decoded(RELAY_STATES, a, 'relay state') };
+    case 'DOOR_AJAR':
+      return { t, lock, type, openMs: a };
+    case 'DOOR_STILL_AJAR':
+      return { t, lock, type, openMs: a, repeat: b };
+    case 'UNLOCKED':
+      return { t, lock, type, by: decoded(UNLOCK_SOURCES, a, 'unlock source'), holdMs: b };
+    case 'RELOCKED':
+      return { t, lock, type, reason: decoded(RELOCK_REASONS, a, 'relock reason') };
+    case 'POWER_RESTORED':
+    case 'NEEDS_UPDATE':
+    case 'TIME_SYNCED':
+    case 'DOOR_OPENED':
+    case 'DOOR_CLOSED':
+    case 'DOOR_BREACHED':
+    case 'DOOR_SECURE':
+    case 'REX':
+      return { t, lock, type };
+  }
+}
