@@ -21,6 +21,7 @@
  *   door, to be read at boot.
  */
 import {
+  createDoor,
   doorBoot,
   doorClosed,
   doorConfig,
@@ -30,7 +31,6 @@ import {
   DSN_TIMER,
 } from './door.js';
 import type { DoorConfig, DoorState } from './door.js';
-import { createDoor } from './door.js';
 import type { Effects } from './effects.js';
 import { EVENT, RELAY_CODE, RELOCK_REASON_CODE, UNLOCK_SOURCE_CODE } from './events.js';
 import type { RelayState } from './events.js';

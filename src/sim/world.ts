@@ -143,7 +143,10 @@ export class World {
     this.#input(this.#lock(lock), INPUT.DOOR_CLOSE, 0);
   }
 
-  /** Opens the door now and closes it `ms` later (unless something closed it before). */
+  /**
+   * Opens the door now and closes it `ms` later, whatever happened in between (a door already
+   * closed by then stays closed).
+   */
   holdDoorOpen(lock: string, ms: number): void {
     const hosted = this.#lock(lock);
     this.#input(hosted, INPUT.DOOR_OPEN, 0);
