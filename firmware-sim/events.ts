@@ -23,6 +23,18 @@
  * | `REX` | request-to-exit motion | — |
  * | `UNLOCKED` | an unlock began (the relay is released, or its hold restarted) | `by`, `holdMs` |
  * | `RELOCKED` | an unlock ended | `reason` |
+ * | `BOLT` | a battery lock's bolt began or ended a travel | `bolt`: `locked`, `unlocking`, `unlocked`, `locking` |
+ * | `UNLOCK_REFUSED` | the motor refused an authorised unlock | `reason`: the wire code (`protocol/errors.ts`: `INSUFFICIENT_BATTERY`, `JAMMED`) |
+ * | `JAMMED` | the motor stalled: the bolt is stuck where it was | `bolt`: that position |
+ * | `LOW_BATTERY` | the charge reached the low-battery threshold | `percent` (rounded) |
+ * | `BATTERY_CRITICAL` | the charge reached the critical threshold: unlocks are refused from now | `percent` (rounded) |
+ * | `BATTERY_SWAPPED` | the batteries were replaced; on battery power that is a power loss (the RTC is lost, `POWER_RESTORED` and `NEEDS_UPDATE` follow) | — |
+ * | `POWER_SOURCE` | an M gen 2 switched supply, keeping its clock | `source`: `battery` or `wired` |
+ * | `QI_JUMP_START` | a Qi charger jump-started a C2: one unlock is powered | — |
+ *
+ * The battery locks (`battery-lock.ts`) share `POWER_RESTORED`, `NEEDS_UPDATE`, `TIME_SYNCED`,
+ * `UNLOCKED` (`by` = `grant`, `holdMs` = the auto-relock time) and `RELOCKED` (`timeout`, `boot`) with
+ * the R; they emit `UNLOCKED` when the bolt is fully retracted and `RELOCKED` when it is thrown.
  *
  * `openMs` counts from the opening the firmware saw: after a power loss with the door open, that
  * is the boot.
@@ -43,6 +55,14 @@ export const EVENT = {
   REX: 11,
   UNLOCKED: 12,
   RELOCKED: 13,
+  BOLT: 14,
+  UNLOCK_REFUSED: 15,
+  JAMMED: 16,
+  LOW_BATTERY: 17,
+  BATTERY_CRITICAL: 18,
+  BATTERY_SWAPPED: 19,
+  POWER_SOURCE: 20,
+  QI_JUMP_START: 21,
 } as const;
 export type EventType = keyof typeof EVENT;
 export type EventCode = (typeof EVENT)[EventType];
@@ -52,16 +72,27 @@ const NAMES = Object.keys(EVENT) as readonly EventType[];
 export type RelayState = 'locked' | 'unlocked';
 /** What released the relay: a granted credential, or request-to-exit motion. */
 export type UnlockSource = 'grant' | 'rex';
-/** Why the relay relocked: the door opened, or the hold time ran out with the door never opened. */
-export type RelockReason = 'door-opened' | 'timeout';
+/**
+ * Why the relay relocked or the bolt was thrown: the door opened, the hold (auto-relock) time ran
+ * out, or a battery lock booted with its bolt not thrown.
+ */
+export type RelockReason = 'door-opened' | 'timeout' | 'boot';
+/** A battery lock's bolt: at rest thrown or retracted, or travelling between the two. */
+export type BoltPosition = 'locked' | 'unlocking' | 'unlocked' | 'locking';
+/** What powers an M gen 2 right now. */
+export type PowerSource = 'wired' | 'battery';
 
 // Numeric encodings of the fields, as the firmware writes them into its effect buffer.
 export const RELAY_CODE = { locked: 0, unlocked: 1 } as const;
 export const UNLOCK_SOURCE_CODE = { grant: 0, rex: 1 } as const;
-export const RELOCK_REASON_CODE = { 'door-opened': 0, timeout: 1 } as const;
+export const RELOCK_REASON_CODE = { 'door-opened': 0, timeout: 1, boot: 2 } as const;
 const RELAY_STATES: readonly RelayState[] = ['locked', 'unlocked'];
 const UNLOCK_SOURCES: readonly UnlockSource[] = ['grant', 'rex'];
-const RELOCK_REASONS: readonly RelockReason[] = ['door-opened', 'timeout'];
+const RELOCK_REASONS: readonly RelockReason[] = ['door-opened', 'timeout', 'boot'];
+export const BOLT_CODE = { locked: 0, unlocking: 1, unlocked: 2, locking: 3 } as const;
+export const POWER_SOURCE_CODE = { wired: 0, battery: 1 } as const;
+const BOLT_POSITIONS: readonly BoltPosition[] = ['locked', 'unlocking', 'unlocked', 'locking'];
+const POWER_SOURCES: readonly PowerSource[] = ['wired', 'battery'];
 
 interface Base<T extends EventType> {
   /** World time, ms UTC. */
@@ -85,7 +116,15 @@ export type LockEvent =
   | Base<'DOOR_SECURE'>
   | Base<'REX'>
   | (Base<'UNLOCKED'> & { readonly by: UnlockSource; readonly holdMs: number })
-  | (Base<'RELOCKED'> & { readonly reason: RelockReason });
+  | (Base<'RELOCKED'> & { readonly reason: RelockReason })
+  | (Base<'BOLT'> & { readonly bolt: BoltPosition })
+  | (Base<'UNLOCK_REFUSED'> & { readonly reason: number })
+  | (Base<'JAMMED'> & { readonly bolt: BoltPosition })
+  | (Base<'LOW_BATTERY'> & { readonly percent: number })
+  | (Base<'BATTERY_CRITICAL'> & { readonly percent: number })
+  | Base<'BATTERY_SWAPPED'>
+  | (Base<'POWER_SOURCE'> & { readonly source: PowerSource })
+  | Base<'QI_JUMP_START'>;
 
 function decoded<T>(table: readonly T[], code: number, what: string): T {
   const value = table[code];
@@ -118,6 +157,16 @@ export function eventRecord(
       return { t, lock, type, by: decoded(UNLOCK_SOURCES, a, 'unlock source'), holdMs: b };
     case 'RELOCKED':
       return { t, lock, type, reason: decoded(RELOCK_REASONS, a, 'relock reason') };
+    case 'BOLT':
+    case 'JAMMED':
+      return { t, lock, type, bolt: decoded(BOLT_POSITIONS, a, 'bolt position') };
+    case 'UNLOCK_REFUSED':
+      return { t, lock, type, reason: a };
+    case 'LOW_BATTERY':
+    case 'BATTERY_CRITICAL':
+      return { t, lock, type, percent: a };
+    case 'POWER_SOURCE':
+      return { t, lock, type, source: decoded(POWER_SOURCES, a, 'power source') };
     case 'POWER_RESTORED':
     case 'NEEDS_UPDATE':
     case 'TIME_SYNCED':
@@ -126,6 +175,8 @@ export function eventRecord(
     case 'DOOR_BREACHED':
     case 'DOOR_SECURE':
     case 'REX':
+    case 'BATTERY_SWAPPED':
+    case 'QI_JUMP_START':
       return { t, lock, type };
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The device model catalogue (ARCHITECTURE.md §3 "Device models"), as data: what each model is,
  * how it is powered, which inputs it has, and the constants its behaviour functions read. The
- * behaviours themselves live beside it (`controller.ts` for the R); a model declares what it has,
- * it does not inherit it (STYLE.md: data tables plus behaviour functions, not a class hierarchy).
+ * behaviours themselves live beside it (`controller.ts` for the R, `battery-lock.ts` for the M,
+ * C and C2); a model declares what it has, it does not inherit it (STYLE.md: data tables plus
+ * behaviour functions, not a class hierarchy).
  *
  * Model ids are the vendor API's device types; `vendorName` and `firmware` are what the vendor's
  * partner documentation calls the current devices, and what the `info` characteristic reports.
@@ -82,41 +83,149 @@ export const R_MODEL: ReaderControllerSpec = {
   defaultStillAjarMinutes: 10,
 };
 
+/**
+ * A battery lock's power constants (ARCHITECTURE.md §3 "Power"), read by `battery.ts`. Charge is
+ * counted in microamp-hours (µAh) of the pack's usable capacity; a rate per hour in µAh is the
+ * mean current in µA.
+ *
+ * The figures are keyway's modelling assumptions for AA / CR123A-class locks, not vendor
+ * figures (the vendor publishes none): chosen so that a lock with ten unlock cycles, ten short
+ * phone connections and a few keypad wakes a day lasts a year or so on one set of batteries.
+ */
+export interface BatterySpec {
+  /** Usable charge of a fresh pack, µAh. */
+  readonly capacityUah: number;
+  /** Sleep current of the microcontroller, RTC and sensors, µAh per hour. */
+  readonly idleUahPerHour: number;
+  /** BLE advertising, which never stops while the lock runs, µAh per hour (mean). */
+  readonly advertisingUahPerHour: number;
+  /** Radio and crypto while a phone holds a connection, µAh per second connected. */
+  readonly connectionUahPerSecond: number;
+  /** One bolt travel (lock or unlock), motor start-up and stall detection included, µAh. */
+  readonly motorUahPerActuation: number;
+  /** One keypad wake (backlight, scan, and the digits typed before it sleeps again), µAh. */
+  readonly keypadWakeUah: number;
+  /** At or below this level (percent of capacity) the lock reports low battery. */
+  readonly lowPercent: number;
+  /**
+   * At or below this level (percent) the motor refuses to unlock (`INSUFFICIENT_BATTERY`); the
+   * charge under it is the reserve that keeps the bolt throwable, so relocking is never refused.
+   */
+  readonly criticalPercent: number;
+}
+
+/** The ids of the battery locks: the models `battery-lock.ts` runs. */
+export type BatteryModelId = 'M' | 'C' | 'C2';
+
+/** A battery lock's own data: its pack, its bolt, its relock timing and its Qi coil. */
+export interface BatteryLockSpec extends ModelSpec {
+  readonly id: BatteryModelId;
+  readonly battery: BatterySpec;
+  /** Time the motor takes to throw or retract the bolt, ms (a modelling assumption). */
+  readonly boltTravelMs: number;
+  /**
+   * Time the bolt stays retracted after an unlock before the lock throws it again, when the
+   * configuration does not choose one, ms. These models have no door sensor, so they relock on
+   * time alone; 30 s is keyway's assumption for a unit door (long enough to open it and walk
+   * through with bags).
+   */
+  readonly defaultAutoRelockMs: number;
+  /** A Qi coil that can jump-start a dead battery for one unlock (§3: the C2). */
+  readonly qiJumpStart: boolean;
+}
+
+/** Low battery at 20 % (weeks of warning at typical use) and critical at 5 %, for every pack. */
+const LOW_PERCENT = 20;
+const CRITICAL_PERCENT = 5;
+
+export const M_MODEL: BatteryLockSpec = {
+  id: 'M',
+  kind: 'mortise',
+  vendorName: 'M',
+  firmware: '1.02',
+  power: ['battery', 'wired-with-battery-backup'],
+  inputs: ['ble', 'keypad'],
+  // Four AA lithium cells in series: 3,000 mAh; a mortise deadbolt needs the strongest motor.
+  battery: {
+    capacityUah: 3_000_000,
+    idleUahPerHour: 50,
+    advertisingUahPerHour: 100,
+    connectionUahPerSecond: 3,
+    motorUahPerActuation: 150,
+    keypadWakeUah: 6,
+    lowPercent: LOW_PERCENT,
+    criticalPercent: CRITICAL_PERCENT,
+  },
+  boltTravelMs: 1_000,
+  defaultAutoRelockMs: 30_000,
+  qiJumpStart: false,
+};
+
+export const C_MODEL: BatteryLockSpec = {
+  id: 'C',
+  kind: 'cylinder',
+  vendorName: 'C1',
+  firmware: '2.4.2',
+  power: ['battery'],
+  inputs: ['ble', 'keypad'],
+  // Two CR123A cells in series: 1,500 mAh; a cylinder turns a lighter cam.
+  battery: {
+    capacityUah: 1_500_000,
+    idleUahPerHour: 30,
+    advertisingUahPerHour: 60,
+    connectionUahPerSecond: 3,
+    motorUahPerActuation: 80,
+    keypadWakeUah: 5,
+    lowPercent: LOW_PERCENT,
+    criticalPercent: CRITICAL_PERCENT,
+  },
+  boltTravelMs: 700,
+  defaultAutoRelockMs: 30_000,
+  qiJumpStart: false,
+};
+
+export const C2_MODEL: BatteryLockSpec = {
+  id: 'C2',
+  kind: 'cylinder',
+  vendorName: 'C2',
+  firmware: '1.02',
+  power: ['battery'],
+  inputs: ['ble', 'keypad'],
+  // The C's pack; the second generation's radio idles and advertises for less.
+  battery: {
+    capacityUah: 1_500_000,
+    idleUahPerHour: 25,
+    advertisingUahPerHour: 50,
+    connectionUahPerSecond: 2.5,
+    motorUahPerActuation: 80,
+    keypadWakeUah: 5,
+    lowPercent: LOW_PERCENT,
+    criticalPercent: CRITICAL_PERCENT,
+  },
+  boltTravelMs: 700,
+  defaultAutoRelockMs: 30_000,
+  qiJumpStart: true,
+};
+
 /** Every model, by id. */
-export const MODELS: { readonly [K in ModelId]: K extends 'R' ? ReaderControllerSpec : ModelSpec } =
-  {
-    M: {
-      id: 'M',
-      kind: 'mortise',
-      vendorName: 'M',
-      firmware: '1.02',
-      power: ['battery', 'wired-with-battery-backup'],
-      inputs: ['ble', 'keypad'],
-    },
-    C: {
-      id: 'C',
-      kind: 'cylinder',
-      vendorName: 'C1',
-      firmware: '2.4.2',
-      power: ['battery'],
-      inputs: ['ble', 'keypad'],
-    },
-    C2: {
-      id: 'C2',
-      kind: 'cylinder',
-      vendorName: 'C2',
-      firmware: '1.02',
-      power: ['battery'],
-      inputs: ['ble', 'keypad'],
-    },
-    R: R_MODEL,
-    hub: {
-      // The documentation gives no hub firmware version; keyway's hub reports its own, 1.0.
-      id: 'hub',
-      kind: 'gateway',
-      vendorName: 'hub',
-      firmware: '1.0',
-      power: ['wired'],
-      inputs: ['ble', 'network'],
-    },
-  };
+export const MODELS: {
+  readonly [K in ModelId]: K extends 'R'
+    ? ReaderControllerSpec
+    : K extends BatteryModelId
+      ? BatteryLockSpec
+      : ModelSpec;
+} = {
+  M: M_MODEL,
+  C: C_MODEL,
+  C2: C2_MODEL,
+  R: R_MODEL,
+  hub: {
+    // The documentation gives no hub firmware version; keyway's hub reports its own, 1.0.
+    id: 'hub',
+    kind: 'gateway',
+    vendorName: 'hub',
+    firmware: '1.0',
+    power: ['wired'],
+    inputs: ['ble', 'network'],
+  },
+};

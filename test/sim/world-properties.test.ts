@@ -114,6 +114,16 @@ function checkLock(events: readonly LockEvent[], unpowered: RelayState): void {
       case 'UNLOCKED':
       case 'RELOCKED':
         break;
+      // The battery locks' events; an R never emits them.
+      case 'BOLT':
+      case 'UNLOCK_REFUSED':
+      case 'JAMMED':
+      case 'LOW_BATTERY':
+      case 'BATTERY_CRITICAL':
+      case 'BATTERY_SWAPPED':
+      case 'POWER_SOURCE':
+      case 'QI_JUMP_START':
+        throw new Error(`an R emitted ${event.type}`);
     }
   }
   // Every Ajar, Still Ajar and Breached was followed by a Door Secure once the door closed.
