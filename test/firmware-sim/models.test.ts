@@ -1,6 +1,6 @@
 // The model catalogue says what ARCHITECTURE.md §3's table says.
 import { describe, expect, it } from 'vitest';
-import { MODELS, R_MODEL } from '../../firmware-sim/models.js';
+import { C2_MODEL, C_MODEL, M_MODEL, MODELS, R_MODEL } from '../../firmware-sim/models.js';
 
 describe('model catalogue', () => {
   it('has every model under its own id', () => {
@@ -24,5 +24,18 @@ describe('model catalogue', () => {
     expect(MODELS.C.power).toEqual(['battery']);
     expect(MODELS.C2.power).toEqual(['battery']);
     expect(MODELS.hub.inputs).toContain('network');
+  });
+
+  it('the battery locks document their pack, with critical below low, and only the C2 has Qi', () => {
+    expect([MODELS.M, MODELS.C, MODELS.C2]).toEqual([M_MODEL, C_MODEL, C2_MODEL]);
+    for (const spec of [M_MODEL, C_MODEL, C2_MODEL]) {
+      const { battery } = spec;
+      expect(battery.capacityUah).toBeGreaterThan(0);
+      expect(0 < battery.criticalPercent && battery.criticalPercent < battery.lowPercent).toBe(
+        true,
+      );
+      expect(battery.lowPercent).toBeLessThan(100);
+      expect(spec.qiJumpStart).toBe(spec.id === 'C2');
+    }
   });
 });
