@@ -48,13 +48,13 @@ import type { FlashErrorCode, FlashLayout, FlashStore } from './flash.js';
 
 /** A partial entry is dropped after this long without a key; 5 s is the usual keypad default. */
 export const KEYPAD_DIGIT_TIMEOUT_MS = 5_000;
-/** Wrong entries that start a lockout (SECURITY.md item 22)... */
+/** Wrong entries that start a lockout (SECURITY.md item 22), when they fall within the window. */
 export const KEYPAD_MAX_WRONG_ENTRIES = 5;
-/** ...when they all fall within this window, counted from the first of them. */
+/** The window of the wrong-entry count, from the first wrong entry; after it the count restarts. */
 export const KEYPAD_WRONG_WINDOW_MS = 10 * 60_000;
 /**
- * How long a lockout lasts. With the window this allows at most 5 guesses per 15 min, about 500 a
- * day, against 10^7 codes of 7 digits.
+ * How long a lockout lasts. With the window, a patient guesser gets at most 4 guesses per 10 min
+ * (576 a day) against 10^7 codes of 7 digits.
  */
 export const KEYPAD_LOCKOUT_MS = 15 * 60_000;
 /** §3: a DAILY_SINGLE_USE code expires 15 minutes after its first use. */
@@ -117,8 +117,8 @@ export interface KeypadState {
   /** This door's permanent doorcodes, and their digits packed 7 per code for the scan. */
   permanent: readonly DoorcodeRecord[];
   pins: Uint8Array;
-  /** The entry in progress, as key char codes. */
-  readonly keys: Uint8Array;
+  /** The entry in progress, as UTF-16 code units of the keys (wide, so no key folds into a digit). */
+  readonly keys: Uint16Array;
   length: number;
   lastKeyAt: number;
   /** The committed wrong-entry counter (world ms for the times; 0 when unset). */
@@ -170,7 +170,7 @@ export function openKeypad(options: KeypadOptions): KeypadState {
     flash,
     permanent: [],
     pins: new Uint8Array(0),
-    keys: new Uint8Array(Math.max(PERMANENT_PIN_DIGITS, table.digits)),
+    keys: new Uint16Array(Math.max(PERMANENT_PIN_DIGITS, table.digits)),
     length: 0,
     lastKeyAt: 0,
     wrong: 0,
