@@ -20,11 +20,26 @@ export type {
 } from './core/bulk-codes.js';
 
 export { World, DEFAULT_START } from './sim/world.js';
-export type { LockOptions, RLockOptions, WorldOptions } from './sim/world.js';
+export type { BatteryLockOptions, LockOptions, RLockOptions, WorldOptions } from './sim/world.js';
 export { Scheduler } from './sim/scheduler.js';
 export { Random } from './sim/random.js';
 export { EVENT } from '../firmware-sim/events.js';
 export type { EventType, LockEvent, RelayState } from '../firmware-sim/events.js';
-export { AJAR_SECONDS, MODELS, R_MODEL, STILL_AJAR_MINUTES } from '../firmware-sim/models.js';
-export type { ModelId, ModelSpec, RelayWiring } from '../firmware-sim/models.js';
+export {
+  AJAR_SECONDS,
+  C2_MODEL,
+  C_MODEL,
+  MODELS,
+  M_MODEL,
+  R_MODEL,
+  STILL_AJAR_MINUTES,
+} from '../firmware-sim/models.js';
+export type {
+  BatteryLockSpec,
+  BatteryModelId,
+  BatterySpec,
+  ModelId,
+  ModelSpec,
+  RelayWiring,
+} from '../firmware-sim/models.js';
 export type { Clock, TimerCallback, TimerId, Timers } from '../firmware-sim/time.js';
