@@ -77,7 +77,7 @@ const TABLE_DAYS = 3;
  * `KEYPAD_LOCKOUT`, the alarm when a lockout starts, with the wrong entries that caused it and
  * the lockout's length (item 22).
  */
-export const KEYPAD_EVENT = { KEYPAD_LOCKOUT: 14 } as const;
+export const KEYPAD_EVENT = { KEYPAD_LOCKOUT: 22 } as const;
 export type KeypadEventCode = (typeof KEYPAD_EVENT)[keyof typeof KEYPAD_EVENT];
 
 /** The record `eventRecord` should build for it once it joins `events.ts`. */
