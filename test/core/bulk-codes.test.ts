@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addDays } from '../../protocol/doorcode/day-label.js';
@@ -279,5 +280,19 @@ describe('validation', () => {
     ).not.toThrow();
     expect(() => bulkCodes({ doorKey, from: '2024-02-29', days: 1, slots: 1 })).not.toThrow();
     expect(() => bulkCodes({ doorKey, from: '2100-02-29', days: 1, slots: 1 })).toThrow(InputError);
+  });
+});
+
+describe('bulkCodes default worker count', () => {
+  const doorKey = new Uint8Array(32).fill(4);
+  it('derives small jobs in the calling thread, where a worker would only add its start-up', () => {
+    expect(bulkCodes({ doorKey, from: '2026-01-01', days: 365, slots: 256 }).workers).toBe(0);
+  });
+
+  it('gives large jobs one worker per million codes, up to the cores', () => {
+    // 36,500 days × 256 slots = 9.3 M codes: nine workers' worth, capped at the cores.
+    const big = bulkCodes({ doorKey, from: '2026-01-01', days: 36_500, slots: 256 });
+    const expected = Math.min(availableParallelism(), 9);
+    expect(big.workers).toBe(expected <= 1 ? 0 : expected);
   });
 });

@@ -64,8 +64,8 @@ Range:
 Options:
   --digits L            code length, 1..9 (default 7)
   --key-version V       0..65535 (default 1)
-  --workers N           worker threads, 0..${MAX_WORKERS} (default: available parallelism;
-                        0 or 1 derive in the main thread)
+  --workers N           worker threads, 0..${MAX_WORKERS} (default: one per million codes, up
+                        to the cores; 0 or 1 derive in the main thread)
   --format jsonl|csv    default jsonl:
                           {"door":"lobby","day":"20260301","slot":0,"code":"0123456"}
                         csv: header door,day,slot,code
