@@ -2,7 +2,7 @@
  * Time as the firmware sees it (ARCHITECTURE.md §2): one clock and one timer service, both
  * injected. In a simulation they are the World's virtual scheduler (`src/sim/scheduler.ts`); on a
  * real BLE adapter, a real-time implementation. Pure types: the firmware depends on these and
- * never on `Date.now` or `setTimeout`.
+ * never on the host's wall clock or timers.
  */
 
 /** World time: milliseconds since the Unix epoch, UTC. A lock's own reading is its RTC (`rtc.ts`). */

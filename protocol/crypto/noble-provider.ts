@@ -10,18 +10,8 @@ import { bytesToNumberLE, equalBytes } from '@noble/curves/utils.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import {
-  AEAD_KEY_BYTES,
-  AEAD_NONCE_BYTES,
-  AEAD_TAG_BYTES,
-  ED25519_PUBLIC_KEY_BYTES,
-  ED25519_SEED_BYTES,
-  ED25519_SIGNATURE_BYTES,
-  HKDF_SHA256_MAX_BYTES,
-  X25519_KEY_BYTES,
-} from './provider.js';
 import type { CryptoProvider, RandomSource } from './provider.js';
-import { assertBytes, assertLength, assertSize } from './input-checks.js';
+import { checkedProvider } from './input-checks.js';
 
 const Point = ed25519.Point;
 /** RFC 8032 §5.1: the order L of the prime-order subgroup. */
@@ -47,10 +37,6 @@ function decodePoint(bytes: Uint8Array): EdwardsPoint | undefined {
  * public key and `S >= L` are refused before any arithmetic.
  */
 function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  assertSize(publicKey, ED25519_PUBLIC_KEY_BYTES, 'Ed25519 public key');
-  assertBytes(message, 'Ed25519 message');
-  assertBytes(signature, 'Ed25519 signature');
-  if (signature.length !== ED25519_SIGNATURE_BYTES) return false;
   const r = signature.subarray(0, 32);
   const s = bytesToNumberLE(signature.subarray(32));
   if (s >= L) return false;
@@ -64,26 +50,12 @@ function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, signature: Ui
 
 /** Creates the @noble-backed provider; all randomness comes from `random`. */
 export function createNobleCrypto(random: RandomSource): CryptoProvider {
-  return {
-    name: 'noble',
-
-    randomBytes(length) {
-      assertLength(length, Number.MAX_SAFE_INTEGER, 'random length');
-      const bytes = random(length);
-      if (bytes.length !== length) {
-        throw new RangeError(`random source returned ${bytes.length} bytes, expected ${length}`);
-      }
-      return bytes;
-    },
-
+  return checkedProvider('noble', random, {
     x25519PublicKey(secretKey) {
-      assertSize(secretKey, X25519_KEY_BYTES, 'X25519 secret key');
       return x25519.getPublicKey(secretKey);
     },
 
     x25519(secretKey, publicKey) {
-      assertSize(secretKey, X25519_KEY_BYTES, 'X25519 secret key');
-      assertSize(publicKey, X25519_KEY_BYTES, 'X25519 public key');
       try {
         return x25519.getSharedSecret(secretKey, publicKey);
       } catch {
@@ -94,57 +66,38 @@ export function createNobleCrypto(random: RandomSource): CryptoProvider {
     },
 
     ed25519PublicKey(seed) {
-      assertSize(seed, ED25519_SEED_BYTES, 'Ed25519 seed');
       return ed25519.getPublicKey(seed);
     },
 
     ed25519Sign(seed, message) {
-      assertSize(seed, ED25519_SEED_BYTES, 'Ed25519 seed');
-      assertBytes(message, 'Ed25519 message');
       return ed25519.sign(message, seed);
     },
 
     ed25519Verify: verifyEd25519,
 
     aeadSeal(key, nonce, aad, plaintext) {
-      assertSize(key, AEAD_KEY_BYTES, 'ChaCha20-Poly1305 key');
-      assertSize(nonce, AEAD_NONCE_BYTES, 'ChaCha20-Poly1305 nonce');
-      assertBytes(aad, 'ChaCha20-Poly1305 aad');
-      assertBytes(plaintext, 'ChaCha20-Poly1305 plaintext');
       return chacha20poly1305(key, nonce, aad).encrypt(plaintext);
     },
 
     aeadOpen(key, nonce, aad, sealed) {
-      assertSize(key, AEAD_KEY_BYTES, 'ChaCha20-Poly1305 key');
-      assertSize(nonce, AEAD_NONCE_BYTES, 'ChaCha20-Poly1305 nonce');
-      assertBytes(aad, 'ChaCha20-Poly1305 aad');
-      assertBytes(sealed, 'ChaCha20-Poly1305 sealed box');
-      if (sealed.length < AEAD_TAG_BYTES) return undefined;
       try {
         return chacha20poly1305(key, nonce, aad).decrypt(sealed);
       } catch {
-        // Sizes are checked above, so the only failure left is RFC 8439 §2.8 tag mismatch.
+        // checkedProvider checked the sizes, so the only failure left is RFC 8439 §2.8 tag mismatch.
         return undefined;
       }
     },
 
     sha256(data) {
-      assertBytes(data, 'SHA-256 input');
       return sha256(data);
     },
 
     hmacSha256(key, data) {
-      assertBytes(key, 'HMAC-SHA256 key');
-      assertBytes(data, 'HMAC-SHA256 input');
       return hmac(sha256, key, data);
     },
 
     hkdfSha256(ikm, salt, info, length) {
-      assertBytes(ikm, 'HKDF-SHA256 ikm');
-      assertBytes(salt, 'HKDF-SHA256 salt');
-      assertBytes(info, 'HKDF-SHA256 info');
-      assertLength(length, HKDF_SHA256_MAX_BYTES, 'HKDF-SHA256 length');
       return hkdf(sha256, ikm, salt, info, length);
     },
-  };
+  });
 }

@@ -16,19 +16,9 @@ import {
   verify,
 } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import {
-  AEAD_KEY_BYTES,
-  AEAD_NONCE_BYTES,
-  AEAD_TAG_BYTES,
-  ED25519_PUBLIC_KEY_BYTES,
-  ED25519_SEED_BYTES,
-  ED25519_SIGNATURE_BYTES,
-  HKDF_SHA256_MAX_BYTES,
-  SHA256_BYTES,
-  X25519_KEY_BYTES,
-} from '../../protocol/crypto/provider.js';
+import { AEAD_TAG_BYTES, SHA256_BYTES } from '../../protocol/crypto/provider.js';
 import type { CryptoProvider, RandomSource } from '../../protocol/crypto/provider.js';
-import { assertBytes, assertLength, assertSize } from '../../protocol/crypto/input-checks.js';
+import { checkedProvider } from '../../protocol/crypto/input-checks.js';
 
 /** RFC 8410 §7 PKCS#8 and SubjectPublicKeyInfo headers that wrap a raw 32-byte key. */
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -182,26 +172,12 @@ function hkdfWithHmac(
 
 /** Creates the node:crypto-backed provider; all randomness comes from `random`. */
 export function createNodeCrypto(random: RandomSource): CryptoProvider {
-  return {
-    name: 'node',
-
-    randomBytes(length) {
-      assertLength(length, Number.MAX_SAFE_INTEGER, 'random length');
-      const bytes = random(length);
-      if (bytes.length !== length) {
-        throw new RangeError(`random source returned ${bytes.length} bytes, expected ${length}`);
-      }
-      return bytes;
-    },
-
+  return checkedProvider('node', random, {
     x25519PublicKey(secretKey) {
-      assertSize(secretKey, X25519_KEY_BYTES, 'X25519 secret key');
       return rawPublicKey(importPrivateKey(X25519_PKCS8_PREFIX, secretKey));
     },
 
     x25519(secretKey, publicKey) {
-      assertSize(secretKey, X25519_KEY_BYTES, 'X25519 secret key');
-      assertSize(publicKey, X25519_KEY_BYTES, 'X25519 public key');
       if (X25519_LOW_ORDER.has(publicHex(publicKey))) return undefined;
       const shared = diffieHellman({
         privateKey: importPrivateKey(X25519_PKCS8_PREFIX, secretKey),
@@ -211,21 +187,14 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     ed25519PublicKey(seed) {
-      assertSize(seed, ED25519_SEED_BYTES, 'Ed25519 seed');
       return rawPublicKey(importPrivateKey(ED25519_PKCS8_PREFIX, seed));
     },
 
     ed25519Sign(seed, message) {
-      assertSize(seed, ED25519_SEED_BYTES, 'Ed25519 seed');
-      assertBytes(message, 'Ed25519 message');
       return plain(sign(null, message, importPrivateKey(ED25519_PKCS8_PREFIX, seed)));
     },
 
     ed25519Verify(publicKey, message, signature) {
-      assertSize(publicKey, ED25519_PUBLIC_KEY_BYTES, 'Ed25519 public key');
-      assertBytes(message, 'Ed25519 message');
-      assertBytes(signature, 'Ed25519 signature');
-      if (signature.length !== ED25519_SIGNATURE_BYTES) return false;
       if (!isCanonicalEd25519Point(publicKey)) return false;
       if (ED25519_SMALL_ORDER.has(publicHex(publicKey))) return false;
       // OpenSSL enforces S < L and checks the cofactorless equation by comparing the encoding of
@@ -234,10 +203,6 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     aeadSeal(key, nonce, aad, plaintext) {
-      assertSize(key, AEAD_KEY_BYTES, 'ChaCha20-Poly1305 key');
-      assertSize(nonce, AEAD_NONCE_BYTES, 'ChaCha20-Poly1305 nonce');
-      assertBytes(aad, 'ChaCha20-Poly1305 aad');
-      assertBytes(plaintext, 'ChaCha20-Poly1305 plaintext');
       const cipher = createCipheriv('chacha20-poly1305', key, nonce, {
         authTagLength: AEAD_TAG_BYTES,
       });
@@ -251,11 +216,6 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     aeadOpen(key, nonce, aad, sealed) {
-      assertSize(key, AEAD_KEY_BYTES, 'ChaCha20-Poly1305 key');
-      assertSize(nonce, AEAD_NONCE_BYTES, 'ChaCha20-Poly1305 nonce');
-      assertBytes(aad, 'ChaCha20-Poly1305 aad');
-      assertBytes(sealed, 'ChaCha20-Poly1305 sealed box');
-      if (sealed.length < AEAD_TAG_BYTES) return undefined;
       const bodyLength = sealed.length - AEAD_TAG_BYTES;
       const decipher = createDecipheriv('chacha20-poly1305', key, nonce, {
         authTagLength: AEAD_TAG_BYTES,
@@ -266,7 +226,7 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
       try {
         decipher.final();
       } catch {
-        // Sizes are checked above, so the only failure left is RFC 8439 §2.8 tag mismatch; the
+        // checkedProvider checked the sizes, so the only failure left is RFC 8439 §2.8 tag mismatch; the
         // unauthenticated plaintext is wiped, never returned.
         plaintext.fill(0);
         return undefined;
@@ -275,23 +235,16 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     sha256(data) {
-      assertBytes(data, 'SHA-256 input');
       return plain(createHash('sha256').update(data).digest());
     },
 
     hmacSha256(key, data) {
-      assertBytes(key, 'HMAC-SHA256 key');
-      assertBytes(data, 'HMAC-SHA256 input');
       return plain(createHmac('sha256', key).update(data).digest());
     },
 
     hkdfSha256(ikm, salt, info, length) {
-      assertBytes(ikm, 'HKDF-SHA256 ikm');
-      assertBytes(salt, 'HKDF-SHA256 salt');
-      assertBytes(info, 'HKDF-SHA256 info');
-      assertLength(length, HKDF_SHA256_MAX_BYTES, 'HKDF-SHA256 length');
       if (info.length > NODE_HKDF_MAX_INFO_BYTES) return hkdfWithHmac(ikm, salt, info, length);
       return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
     },
-  };
+  });
 }
