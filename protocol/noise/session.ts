@@ -159,6 +159,54 @@ function assertKeyPair(pair: KeyPair, what: string): void {
   assertSize(pair.secretKey, DH_BYTES, `${what} secret key`);
 }
 
+/** What both sides offer once constructed: their limits, the transport, and closing. */
+abstract class SessionEnd {
+  protected readonly core: SessionCore;
+
+  constructor(limits: Partial<SessionLimits> | undefined, now: number) {
+    this.core = new SessionCore(limits, now);
+  }
+
+  /** The code that closed the session; `undefined` while not closed or after `close()`. */
+  get closedWith(): WireErrorCode | undefined {
+    return this.core.closedWith;
+  }
+
+  /** Noise's handshake hash, once open: unique to this session, for channel binding. */
+  get handshakeHash(): Uint8Array | undefined {
+    return this.core.handshakeHash;
+  }
+
+  /** When the session times out if nothing happens; `undefined` once closed. */
+  get deadline(): number | undefined {
+    return this.core.deadline;
+  }
+
+  get limits(): SessionLimits {
+    return this.core.limits;
+  }
+
+  /** Seals a transport message to the other side. */
+  encrypt(plaintext: Uint8Array, now: number): Result<Uint8Array> {
+    return this.core.encrypt(plaintext, now);
+  }
+
+  /** Opens the other side's next transport message; any failure closes the session. */
+  decrypt(message: Uint8Array, now: number): Result<Uint8Array> {
+    return this.core.decrypt(message, now);
+  }
+
+  /** Closes the session if a limit has passed at `now` (call it at `deadline`). */
+  tick(now: number): Result<undefined> {
+    return this.core.tick(now);
+  }
+
+  /** Ends the session from this side (disconnect). */
+  close(): void {
+    this.core.close();
+  }
+}
+
 export type PhoneSessionState =
   'start' | 'awaitingMessage2' | 'readyForMessage3' | 'open' | 'closed';
 
@@ -184,14 +232,13 @@ export interface PhoneSessionOptions {
 }
 
 /** The phone's side: the Noise XK initiator. */
-export class PhoneSession {
+export class PhoneSession extends SessionEnd {
   readonly #crypto: CryptoProvider;
   readonly #staticKey: KeyPair;
   readonly #lockStaticKey: Uint8Array;
   readonly #lockId: Uint8Array;
   readonly #lockVersions: readonly number[];
   readonly #versions: readonly number[];
-  readonly #core: SessionCore;
   #step: 'start' | 'awaitingMessage2' | 'readyForMessage3' = 'start';
   #handshake: XkInitiator | undefined;
   #version: number | undefined;
@@ -202,23 +249,18 @@ export class PhoneSession {
     assertSize(options.lockId, LOCK_ID_BYTES, 'lock id');
     const versions = options.versions ?? SUPPORTED_VERSIONS;
     assertVersionList(versions, 'versions');
+    super(options.limits, options.now);
     this.#crypto = options.crypto;
     this.#staticKey = options.phoneStaticKey;
     this.#lockStaticKey = options.lockStaticKey.slice();
     this.#lockId = options.lockId.slice();
     this.#lockVersions = Array.from(options.lockVersions);
     this.#versions = Array.from(versions);
-    this.#core = new SessionCore(options.limits, options.now);
   }
 
   get state(): PhoneSessionState {
-    if (this.#core.isClosed) return 'closed';
-    return this.#core.isOpen ? 'open' : this.#step;
-  }
-
-  /** The code that closed the session; `undefined` while not closed or after `close()`. */
-  get closedWith(): WireErrorCode | undefined {
-    return this.#core.closedWith;
+    if (this.core.isClosed) return 'closed';
+    return this.core.isOpen ? 'open' : this.#step;
   }
 
   /** The version proposed in message 1. */
@@ -226,27 +268,13 @@ export class PhoneSession {
     return this.#version;
   }
 
-  /** Noise's handshake hash, once open: unique to this session, for channel binding. */
-  get handshakeHash(): Uint8Array | undefined {
-    return this.#core.handshakeHash;
-  }
-
-  /** When the session times out if nothing happens; `undefined` once closed. */
-  get deadline(): number | undefined {
-    return this.#core.deadline;
-  }
-
-  get limits(): SessionLimits {
-    return this.#core.limits;
-  }
-
   /** Message 1: proposes the highest version both sides speak. */
   writeMessage1(now: number): Result<Uint8Array> {
-    const refused = this.#core.admitHandshake(now, this.#step === 'start');
+    const refused = this.core.admitHandshake(now, this.#step === 'start');
     if (refused !== undefined) return refused;
-    if (!isVersionList(this.#lockVersions)) return this.#core.fail(BAD_VERSION_LIST);
+    if (!isVersionList(this.#lockVersions)) return this.core.fail(BAD_VERSION_LIST);
     const version = chooseVersion(this.#lockVersions, this.#versions);
-    if (version === undefined) return this.#core.fail(NO_COMMON_VERSION);
+    if (version === undefined) return this.core.fail(NO_COMMON_VERSION);
     const handshake = new XkInitiator({
       crypto: this.#crypto,
       prologue: encodePrologue(this.#lockVersions, this.#lockId),
@@ -254,7 +282,7 @@ export class PhoneSession {
       remoteStaticKey: this.#lockStaticKey,
     });
     const message = handshake.writeMessage1(Uint8Array.of(version));
-    if (!message.ok) return this.#core.fail(message);
+    if (!message.ok) return this.core.fail(message);
     this.#handshake = handshake;
     this.#version = version;
     this.#step = 'awaitingMessage2';
@@ -263,10 +291,10 @@ export class PhoneSession {
 
   /** Message 2: returns the lock's payload (its nonce / status), opaque here. */
   readMessage2(message: Uint8Array, now: number): Result<Uint8Array> {
-    const handshake = this.#core.admitStep(now, this.#handshakeIn('awaitingMessage2'));
+    const handshake = this.core.admitStep(now, this.#handshakeIn('awaitingMessage2'));
     if (!(handshake instanceof XkInitiator)) return handshake;
     const payload = handshake.readMessage2(message);
-    if (!payload.ok) return this.#core.fail(payload);
+    if (!payload.ok) return this.core.fail(payload);
     this.#step = 'readyForMessage3';
     return payload;
   }
@@ -274,34 +302,18 @@ export class PhoneSession {
   /** Message 3: carries the phone's static key and `credential`; the session is then open. */
   writeMessage3(credential: Uint8Array, now: number): Result<Uint8Array> {
     assertPayload(credential, XK_MAX_PAYLOAD_BYTES.message3, 'credential');
-    const handshake = this.#core.admitStep(now, this.#handshakeIn('readyForMessage3'));
+    const handshake = this.core.admitStep(now, this.#handshakeIn('readyForMessage3'));
     if (!(handshake instanceof XkInitiator)) return handshake;
     const done = handshake.writeMessage3(credential);
     this.#handshake = undefined;
-    if (!done.ok) return this.#core.fail(done);
-    this.#core.open(done.value);
+    if (!done.ok) return this.core.fail(done);
+    this.core.open(done.value);
     return ok(done.value.message);
   }
 
-  /** Seals a transport message to the lock. */
-  encrypt(plaintext: Uint8Array, now: number): Result<Uint8Array> {
-    return this.#core.encrypt(plaintext, now);
-  }
-
-  /** Opens the lock's next transport message; any failure closes the session. */
-  decrypt(message: Uint8Array, now: number): Result<Uint8Array> {
-    return this.#core.decrypt(message, now);
-  }
-
-  /** Closes the session if a limit has passed at `now` (call it at `deadline`). */
-  tick(now: number): Result<undefined> {
-    return this.#core.tick(now);
-  }
-
-  /** Ends the session from this side (disconnect). */
-  close(): void {
+  override close(): void {
     this.#handshake = undefined;
-    this.#core.close();
+    super.close();
   }
 
   #handshakeIn(step: PhoneSession['state']): XkInitiator | undefined {
@@ -337,9 +349,8 @@ export interface PhoneHello {
 }
 
 /** The lock's side: the Noise XK responder. */
-export class LockSession {
+export class LockSession extends SessionEnd {
   readonly #versions: readonly number[];
-  readonly #core: SessionCore;
   #step: 'awaitingMessage1' | 'readyForMessage2' | 'awaitingMessage3' = 'awaitingMessage1';
   readonly #handshake: XkResponder;
   #version: number | undefined;
@@ -349,23 +360,18 @@ export class LockSession {
     assertKeyPair(options.lockStaticKey, 'lock static');
     const versions = options.versions ?? SUPPORTED_VERSIONS;
     assertVersionList(versions, 'versions');
+    super(options.limits, options.now);
     this.#versions = Array.from(versions);
     this.#handshake = new XkResponder({
       crypto: options.crypto,
       prologue: encodePrologue(this.#versions, options.lockId),
       staticKeyPair: options.lockStaticKey,
     });
-    this.#core = new SessionCore(options.limits, options.now);
   }
 
   get state(): LockSessionState {
-    if (this.#core.isClosed) return 'closed';
-    return this.#core.isOpen ? 'open' : this.#step;
-  }
-
-  /** The code that closed the session; `undefined` while not closed or after `close()`. */
-  get closedWith(): WireErrorCode | undefined {
-    return this.#core.closedWith;
+    if (this.core.isClosed) return 'closed';
+    return this.core.isOpen ? 'open' : this.#step;
   }
 
   /** The version the phone proposed and the lock accepted. */
@@ -378,29 +384,15 @@ export class LockSession {
     return this.#phone;
   }
 
-  /** Noise's handshake hash, once open: unique to this session, for channel binding. */
-  get handshakeHash(): Uint8Array | undefined {
-    return this.#core.handshakeHash;
-  }
-
-  /** When the session times out if nothing happens; `undefined` once closed. */
-  get deadline(): number | undefined {
-    return this.#core.deadline;
-  }
-
-  get limits(): SessionLimits {
-    return this.#core.limits;
-  }
-
   /** Message 1: returns the version the phone proposed, one this lock speaks. */
   readMessage1(message: Uint8Array, now: number): Result<number> {
-    const handshake = this.#core.admitStep(now, this.#handshakeIn('awaitingMessage1'));
+    const handshake = this.core.admitStep(now, this.#handshakeIn('awaitingMessage1'));
     if (!(handshake instanceof XkResponder)) return handshake;
     const payload = handshake.readMessage1(message);
-    if (!payload.ok) return this.#core.fail(payload);
+    if (!payload.ok) return this.core.fail(payload);
     const version = payload.value[0];
     if (payload.value.length !== 1 || version === undefined || !this.#versions.includes(version)) {
-      return this.#core.fail(UNSUPPORTED);
+      return this.core.fail(UNSUPPORTED);
     }
     this.#version = version;
     this.#step = 'readyForMessage2';
@@ -410,10 +402,10 @@ export class LockSession {
   /** Message 2, carrying `payload` (the lock's nonce / status, opaque here). */
   writeMessage2(payload: Uint8Array, now: number): Result<Uint8Array> {
     assertPayload(payload, XK_MAX_PAYLOAD_BYTES.message2, 'message 2 payload');
-    const handshake = this.#core.admitStep(now, this.#handshakeIn('readyForMessage2'));
+    const handshake = this.core.admitStep(now, this.#handshakeIn('readyForMessage2'));
     if (!(handshake instanceof XkResponder)) return handshake;
     const message = handshake.writeMessage2(payload);
-    if (!message.ok) return this.#core.fail(message);
+    if (!message.ok) return this.core.fail(message);
     this.#step = 'awaitingMessage3';
     return message;
   }
@@ -423,36 +415,16 @@ export class LockSession {
    * then open.
    */
   readMessage3(message: Uint8Array, now: number): Result<PhoneHello> {
-    const handshake = this.#core.admitStep(now, this.#handshakeIn('awaitingMessage3'));
+    const handshake = this.core.admitStep(now, this.#handshakeIn('awaitingMessage3'));
     if (!(handshake instanceof XkResponder)) return handshake;
     const done = handshake.readMessage3(message);
-    if (!done.ok) return this.#core.fail(done);
+    if (!done.ok) return this.core.fail(done);
     this.#phone = Object.freeze({
       phoneStaticKey: done.value.remoteStaticKey,
       credential: done.value.payload,
     });
-    this.#core.open(done.value);
+    this.core.open(done.value);
     return ok(this.#phone);
-  }
-
-  /** Seals a transport message to the phone. */
-  encrypt(plaintext: Uint8Array, now: number): Result<Uint8Array> {
-    return this.#core.encrypt(plaintext, now);
-  }
-
-  /** Opens the phone's next transport message; any failure closes the session. */
-  decrypt(message: Uint8Array, now: number): Result<Uint8Array> {
-    return this.#core.decrypt(message, now);
-  }
-
-  /** Closes the session if a limit has passed at `now` (call it at `deadline`). */
-  tick(now: number): Result<undefined> {
-    return this.#core.tick(now);
-  }
-
-  /** Ends the session from this side (disconnect). */
-  close(): void {
-    this.#core.close();
   }
 
   #handshakeIn(step: LockSession['state']): XkResponder | undefined {
