@@ -28,16 +28,8 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { WIRE_ERRORS } from '../errors.js';
 import { fail, ok } from '../result.js';
 import type { Result } from '../result.js';
-import {
-  assertLength,
-  bytesEqual,
-  concatBytes,
-  ID_BYTES,
-  idType,
-  timeMs,
-  u64be,
-} from './common.js';
-import { BOX_OVERHEAD_BYTES, deriveLockKey, openBox, sealBox } from './sealed.js';
+import { bytesEqual, concatBytes, idType, timeMs, u64be } from './common.js';
+import { BOX_OVERHEAD_BYTES, deriveLockKey, openSealed, sealBox } from './sealed.js';
 
 export const AUDIT_KEY_LABEL = 'keyway audit v1';
 /** Records per upload: a sealed upload fits one session message (`messages.ts`). */
@@ -170,17 +162,17 @@ export function openAuditUpload(
   lockId: Uint8Array,
   crypto: CryptoProvider,
 ): Result<AuditUpload> {
-  assertLength(lockId, ID_BYTES, 'lockId');
   const sealed = sealedCodec.decode(bytes);
   if (!sealed.ok) return sealed;
   const header = sealed.value;
-  if (!bytesEqual(header.lockId, lockId)) {
-    return fail(WIRE_ERRORS.WRONG_DOOR, 'sealedAuditUpload: for another lock');
-  }
-  const [key, aad] = auditKeyAndAad(lockSecret, lockId, header.firstSeq, header.count, crypto);
-  const plaintext = openBox(key, aad, header.box, crypto);
-  if (plaintext === undefined) return fail(WIRE_ERRORS.AUTH_FAILED, 'sealedAuditUpload: box');
-  const upload = decodeAuditUpload(plaintext);
+  const upload = openSealed(
+    header,
+    lockId,
+    'sealedAuditUpload',
+    (h) => auditKeyAndAad(lockSecret, lockId, h.firstSeq, h.count, crypto),
+    decodeAuditUpload,
+    crypto,
+  );
   if (!upload.ok) return upload;
   const { value } = upload;
   if (

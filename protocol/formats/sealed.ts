@@ -13,7 +13,10 @@
  */
 import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from '../crypto/provider.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { assertLength, concatBytes, ID_BYTES, LOCK_SECRET_BYTES } from './common.js';
+import { WIRE_ERRORS } from '../errors.js';
+import { fail, ok } from '../result.js';
+import type { Result } from '../result.js';
+import { assertLength, bytesEqual, concatBytes, ID_BYTES, LOCK_SECRET_BYTES } from './common.js';
 
 /** What a box adds to its plaintext: the nonce and the tag. */
 export const BOX_OVERHEAD_BYTES = AEAD_NONCE_BYTES + AEAD_TAG_BYTES;
@@ -52,4 +55,33 @@ export function openBox(
   if (box.length < BOX_OVERHEAD_BYTES) return undefined;
   const nonce = box.subarray(0, AEAD_NONCE_BYTES);
   return crypto.aeadOpen(key, nonce, aad, box.subarray(AEAD_NONCE_BYTES));
+}
+
+/** The cleartext part of a sealed format: whose it is, and the box. */
+export interface SealedHeader {
+  readonly lockId: Uint8Array;
+  readonly box: Uint8Array;
+}
+
+/**
+ * Opens a decoded sealed header for lock `lockId`: `WRONG_DOOR` when the header names another
+ * lock, `AUTH_FAILED` when the box does not authenticate under `keyAndAad(header)` (which binds
+ * the header's fields), else the plaintext decoded by `decode`, with the header.
+ */
+export function openSealed<H extends SealedHeader, T>(
+  header: H,
+  lockId: Uint8Array,
+  name: string,
+  keyAndAad: (header: H) => readonly [Uint8Array, Uint8Array],
+  decode: (plaintext: Uint8Array) => Result<T>,
+  crypto: CryptoProvider,
+): Result<T> {
+  assertLength(lockId, ID_BYTES, 'lockId');
+  if (!bytesEqual(header.lockId, lockId))
+    return fail(WIRE_ERRORS.WRONG_DOOR, `${name}: for another lock`);
+  const [key, aad] = keyAndAad(header);
+  const plaintext = openBox(key, aad, header.box, crypto);
+  if (plaintext === undefined) return fail(WIRE_ERRORS.AUTH_FAILED, `${name}: box`);
+  const decoded = decode(plaintext);
+  return decoded.ok ? ok(decoded.value) : decoded;
 }

@@ -35,19 +35,11 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { WIRE_ERRORS } from '../errors.js';
 import { fail, ok } from '../result.js';
 import type { Result } from '../result.js';
-import {
-  assertLength,
-  bytesEqual,
-  concatBytes,
-  ID_BYTES,
-  idType,
-  u64be,
-  weeklyWindowSchema,
-} from './common.js';
+import { bytesEqual, concatBytes, idType, u64be, weeklyWindowSchema } from './common.js';
 import { MAX_SIGNED_CREDENTIAL_BYTES, timeZoneType } from './credential.js';
 import { doorcodeRecordSchema } from './doorcode-record.js';
 import { revocationListSchema } from './revocation.js';
-import { BOX_OVERHEAD_BYTES, deriveLockKey, openBox, sealBox } from './sealed.js';
+import { BOX_OVERHEAD_BYTES, deriveLockKey, openSealed, sealBox } from './sealed.js';
 import { MAX_SIGNED_TIME_ANCHOR_BYTES } from './time-anchor.js';
 
 export const SYNC_KEY_LABEL = 'keyway sync v1';
@@ -178,17 +170,17 @@ export function openSyncBundle(
   currentVersion: number,
   crypto: CryptoProvider,
 ): Result<SyncBundle> {
-  assertLength(lockId, ID_BYTES, 'lockId');
   const sealed = sealedCodec.decode(bytes);
   if (!sealed.ok) return sealed;
   const header = sealed.value;
-  if (!bytesEqual(header.lockId, lockId)) {
-    return fail(WIRE_ERRORS.WRONG_DOOR, 'sealedSyncBundle: for another lock');
-  }
-  const [key, aad] = syncKeyAndAad(lockSecret, lockId, header.version, crypto);
-  const plaintext = openBox(key, aad, header.box, crypto);
-  if (plaintext === undefined) return fail(WIRE_ERRORS.AUTH_FAILED, 'sealedSyncBundle: box');
-  const decoded = decodeSyncBundle(plaintext);
+  const decoded = openSealed(
+    header,
+    lockId,
+    'sealedSyncBundle',
+    (h) => syncKeyAndAad(lockSecret, lockId, h.version, crypto),
+    decodeSyncBundle,
+    crypto,
+  );
   if (!decoded.ok) return decoded;
   const bundle = decoded.value;
   if (!bytesEqual(bundle.lockId, lockId) || bundle.version !== header.version) {
