@@ -14,7 +14,7 @@
 import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from '../crypto/provider.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { WIRE_ERRORS } from '../errors.js';
-import { fail, ok } from '../result.js';
+import { fail } from '../result.js';
 import type { Result } from '../result.js';
 import { assertLength, bytesEqual, concatBytes, ID_BYTES, LOCK_SECRET_BYTES } from './common.js';
 
@@ -82,6 +82,5 @@ export function openSealed<H extends SealedHeader, T>(
   const [key, aad] = keyAndAad(header);
   const plaintext = openBox(key, aad, header.box, crypto);
   if (plaintext === undefined) return fail(WIRE_ERRORS.AUTH_FAILED, `${name}: box`);
-  const decoded = decode(plaintext);
-  return decoded.ok ? ok(decoded.value) : decoded;
+  return decode(plaintext);
 }
