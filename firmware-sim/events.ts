@@ -31,6 +31,7 @@
  * | `BATTERY_SWAPPED` | the batteries were replaced; on battery power that is a power loss (the RTC is lost, `POWER_RESTORED` and `NEEDS_UPDATE` follow) | — |
  * | `POWER_SOURCE` | an M gen 2 switched supply, keeping its clock | `source`: `battery` or `wired` |
  * | `QI_JUMP_START` | a Qi charger jump-started a C2: one unlock is powered | — |
+ * | `KEYPAD_LOCKOUT` | the alarm: too many wrong keypad entries started a lockout (SECURITY.md 22) | `wrongEntries`, `lockoutMs` |
  *
  * The battery locks (`battery-lock.ts`) share `POWER_RESTORED`, `NEEDS_UPDATE`, `TIME_SYNCED`,
  * `UNLOCKED` (`by` = `grant`, `holdMs` = the auto-relock time) and `RELOCKED` (`timeout`, `boot`) with
@@ -63,6 +64,7 @@ export const EVENT = {
   BATTERY_SWAPPED: 19,
   POWER_SOURCE: 20,
   QI_JUMP_START: 21,
+  KEYPAD_LOCKOUT: 22,
 } as const;
 export type EventType = keyof typeof EVENT;
 export type EventCode = (typeof EVENT)[EventType];
@@ -124,7 +126,8 @@ export type LockEvent =
   | (Base<'BATTERY_CRITICAL'> & { readonly percent: number })
   | Base<'BATTERY_SWAPPED'>
   | (Base<'POWER_SOURCE'> & { readonly source: PowerSource })
-  | Base<'QI_JUMP_START'>;
+  | Base<'QI_JUMP_START'>
+  | (Base<'KEYPAD_LOCKOUT'> & { readonly wrongEntries: number; readonly lockoutMs: number });
 
 function decoded<T>(table: readonly T[], code: number, what: string): T {
   const value = table[code];
@@ -167,6 +170,8 @@ export function eventRecord(
       return { t, lock, type, percent: a };
     case 'POWER_SOURCE':
       return { t, lock, type, source: decoded(POWER_SOURCES, a, 'power source') };
+    case 'KEYPAD_LOCKOUT':
+      return { t, lock, type, wrongEntries: a, lockoutMs: b };
     case 'POWER_RESTORED':
     case 'NEEDS_UPDATE':
     case 'TIME_SYNCED':

@@ -43,6 +43,8 @@ import {
   PERMANENT_PIN_DIGITS,
 } from '../protocol/formats/doorcode-record.js';
 import type { DoorcodeRecord } from '../protocol/formats/doorcode-record.js';
+import type { Effects } from './effects.js';
+import { EVENT } from './events.js';
 import { FLASH_ERRORS } from './flash.js';
 import type { FlashErrorCode, FlashLayout, FlashStore } from './flash.js';
 
@@ -72,27 +74,8 @@ const FIRST_USE_BYTES = 14;
 /** Days the day table holds, so days a first use is kept for (§5: yesterday, today, tomorrow). */
 const TABLE_DAYS = 3;
 
-/**
- * Keypad events, numbered after `events.ts`'s `EVENT` (to join it there):
- * `KEYPAD_LOCKOUT`, the alarm when a lockout starts, with the wrong entries that caused it and
- * the lockout's length (item 22).
- */
-export const KEYPAD_EVENT = { KEYPAD_LOCKOUT: 22 } as const;
-export type KeypadEventCode = (typeof KEYPAD_EVENT)[keyof typeof KEYPAD_EVENT];
-
-/** The record `eventRecord` should build for it once it joins `events.ts`. */
-export interface KeypadLockoutEvent {
-  readonly t: number;
-  readonly lock: string;
-  readonly type: 'KEYPAD_LOCKOUT';
-  readonly wrongEntries: number;
-  readonly lockoutMs: number;
-}
-
-/** Where a step writes its events: the lock's `Effects` once the codes join `EVENT`. */
-export interface KeypadEventSink {
-  emit(event: KeypadEventCode, a: number, b: number): void;
-}
+/** Where a step writes its events: the lock's effect buffer (`effects.ts`). */
+export type KeypadEvents = Pick<Effects, 'emit'>;
 
 /** The lock's clock at a key press: its RTC reading (`undefined` when invalid) and §5 grace. */
 export interface KeypadClock {
@@ -224,7 +207,7 @@ export function pressKey(
   key: string,
   now: number,
   clock: KeypadClock,
-  out: KeypadEventSink,
+  out: KeypadEvents,
 ): KeypadResult | undefined {
   if (typeof key !== 'string' || key.length !== 1) {
     throw new TypeError('key: expected one character');
@@ -247,7 +230,7 @@ function completeEntry(
   entry: string,
   now: number,
   clock: KeypadClock,
-  out: KeypadEventSink,
+  out: KeypadEvents,
 ): KeypadResult {
   if (now < state.lockoutUntil) return LOCKED_OUT;
   // A served lockout or a window gone by starts the count afresh.
@@ -261,7 +244,7 @@ function completeEntry(
   const result = checkEntry(state, entry, clock);
   if (!result.ok) {
     if (lockoutUntil !== 0) {
-      out.emit(KEYPAD_EVENT.KEYPAD_LOCKOUT, wrong, KEYPAD_LOCKOUT_MS);
+      out.emit(EVENT.KEYPAD_LOCKOUT, wrong, KEYPAD_LOCKOUT_MS);
     }
     return result;
   }

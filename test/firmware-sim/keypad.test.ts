@@ -13,11 +13,11 @@ import {
 } from '../../protocol/doorcode/reference.js';
 import { WIRE_ERRORS } from '../../protocol/errors.js';
 import type { DoorcodeRecord } from '../../protocol/formats/doorcode-record.js';
+import { EVENT } from '../../firmware-sim/events.js';
 import { openFlash } from '../../firmware-sim/flash.js';
 import type { FlashStore, TornTail } from '../../firmware-sim/flash.js';
 import {
   KEYPAD_DIGIT_TIMEOUT_MS,
-  KEYPAD_EVENT,
   KEYPAD_LOCKOUT_MS,
   KEYPAD_MAX_WRONG_ENTRIES,
   KEYPAD_WRONG_WINDOW_MS,
@@ -100,7 +100,9 @@ function type(
 ): KeypadResult | undefined {
   let result: KeypadResult | undefined;
   for (const key of keys) {
-    result = pressKey(keypad, key, now, clock, { emit: (e, a, b) => events.push([e, a, b]) });
+    result = pressKey(keypad, key, now, clock, {
+      emit: (e, a = 0, b = 0) => events.push([e, a, b]),
+    });
   }
   return result;
 }
@@ -245,7 +247,7 @@ describe('wrong-code lockout (SECURITY.md item 22)', () => {
     expect(lock.events).toEqual([]);
     expect(type(lock, wrong, now + KEYPAD_MAX_WRONG_ENTRIES)).toEqual(refused(INCORRECT));
     expect(lock.events).toEqual([
-      [KEYPAD_EVENT.KEYPAD_LOCKOUT, KEYPAD_MAX_WRONG_ENTRIES, KEYPAD_LOCKOUT_MS],
+      [EVENT.KEYPAD_LOCKOUT, KEYPAD_MAX_WRONG_ENTRIES, KEYPAD_LOCKOUT_MS],
     ]);
   }
 

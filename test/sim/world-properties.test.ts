@@ -114,7 +114,7 @@ function checkLock(events: readonly LockEvent[], unpowered: RelayState): void {
       case 'UNLOCKED':
       case 'RELOCKED':
         break;
-      // The battery locks' events; an R never emits them.
+      // The battery locks' events, and the keypad's (not yet wired into the R): an R never emits them.
       case 'BOLT':
       case 'UNLOCK_REFUSED':
       case 'JAMMED':
@@ -123,6 +123,7 @@ function checkLock(events: readonly LockEvent[], unpowered: RelayState): void {
       case 'BATTERY_SWAPPED':
       case 'POWER_SOURCE':
       case 'QI_JUMP_START':
+      case 'KEYPAD_LOCKOUT':
         throw new Error(`an R emitted ${event.type}`);
     }
   }
