@@ -11,7 +11,7 @@ export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.me
 export function ensureBuilt(): void {
   if (existsSync(CLI)) return;
   // tsc emits even when another module has type errors; what matters is the CLI being there.
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
   if (!existsSync(CLI)) throw new Error(`building ${CLI} failed`);
 }
 
