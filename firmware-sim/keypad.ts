@@ -14,35 +14,27 @@
  * Any other key is kept and makes the entry fail `NOT_DIGITS` (a keypad glitch or a key without a
  * digit). Results carry no code, and events carry none either.
  *
- * Checks, in order, for a completed entry:
+ * A completed entry:
  * 1. lockout: during one, every entry fails `LOCKED_OUT`, even a valid code (item 22);
  * 2. the wrong-entry counter is charged and committed to flash *before* the code is checked, and
  *    released after a grant: a power cut at any moment leaves the charge in place or never lets
  *    the check run, so cutting power cannot buy an uncounted guess (items 22, 24);
- * 3. length and digits (`WRONG_LENGTH`, `NOT_DIGITS`);
- * 4. permanent doorcodes of this door, compared in constant time over the digits against every
- *    code (item 23); a code with `notBefore` / `expires` needs a valid clock (`CLOCK_INVALID`)
- *    and its window (`NOT_YET_VALID` / `EXPIRED`). A permanent code without a window is not
- *    time-bound, so it still opens while the clock is invalid: §3 fails closed only time-bound
- *    access, and residents must still get in after a battery swap;
- * 5. daily codes through the day table (`DayTable.check`), only on a valid RTC, otherwise
- *    `CLOCK_INVALID` (§3 "Power"); a DAILY_SINGLE_USE code expires 15 min after its first use,
- *    which is committed to flash before the grant (`EXPIRED` after that).
+ * 3. the code is decided by the lock's one authorization function (`access.ts` `authorize`:
+ *    permanent codes of this door, daily codes, their clocks and windows, single use);
+ * 4. a DAILY_SINGLE_USE code's first use is committed to flash before the grant.
  * Every refused entry counts toward the lockout, `CLOCK_INVALID` included: otherwise a lock
  * with a lost clock would let anyone guess permanent codes without limit.
  */
 import type { DailyCodeKind, DayTable } from '../protocol/doorcode/day-table.js';
-import { DOORCODE_ERRORS } from '../protocol/doorcode/errors.js';
+import { MAX_DIGITS } from '../protocol/doorcode/deriver.js';
 import type { DoorcodeErrorCode } from '../protocol/doorcode/errors.js';
 import { WIRE_ERRORS } from '../protocol/errors.js';
 import type { WireErrorCode } from '../protocol/errors.js';
-import { bytesEqual } from '../protocol/formats/common.js';
 import type { Result } from '../protocol/result.js';
-import {
-  checkDoorcodeValidity,
-  PERMANENT_PIN_DIGITS,
-} from '../protocol/formats/doorcode-record.js';
+import { PERMANENT_PIN_DIGITS } from '../protocol/formats/doorcode-record.js';
 import type { DoorcodeRecord } from '../protocol/formats/doorcode-record.js';
+import { authorize, NO_PERMANENT_CODES, permanentCodes, SINGLE_USE_VALIDITY_MS } from './access.js';
+import type { AccessState, PermanentCodes } from './access.js';
 import type { Effects } from './effects.js';
 import { EVENT } from './events.js';
 import { FLASH_ERRORS } from './flash.js';
@@ -59,8 +51,7 @@ export const KEYPAD_WRONG_WINDOW_MS = 10 * 60_000;
  * (576 a day) against 10^7 codes of 7 digits.
  */
 export const KEYPAD_LOCKOUT_MS = 15 * 60_000;
-/** §3: a DAILY_SINGLE_USE code expires 15 minutes after its first use. */
-export const SINGLE_USE_VALIDITY_MS = 15 * 60_000;
+export { SINGLE_USE_VALIDITY_MS };
 
 /** The keypad's flash records (`flash.ts`): one per concern, as the store prefers. */
 export const KEYPAD_FLASH = {
@@ -95,11 +86,11 @@ export type KeypadResult =
 export interface KeypadState {
   /** The lock id: doorcode records for another door are ignored. */
   readonly door: Uint8Array;
-  readonly table: DayTable;
+  /** The daily-code table; `undefined` while the lock has no time zone to derive it in. */
+  table: DayTable | undefined;
   readonly flash: FlashStore;
-  /** This door's permanent doorcodes, and their digits packed 7 per code for the scan. */
-  permanent: readonly DoorcodeRecord[];
-  pins: Uint8Array;
+  /** This door's permanent doorcodes, packed for `authorize`. */
+  permanent: PermanentCodes;
   /** The entry in progress, as UTF-16 code units of the keys (wide, so no key folds into a digit). */
   readonly keys: Uint16Array;
   length: number;
@@ -114,20 +105,17 @@ export interface KeypadState {
 
 export interface KeypadOptions {
   readonly door: Uint8Array;
-  readonly table: DayTable;
+  readonly table?: DayTable;
   readonly flash: FlashStore;
   readonly permanent?: readonly DoorcodeRecord[];
 }
 
 const fail = (code: KeypadErrorCode): KeypadResult => Object.freeze({ ok: false, code });
 const LOCKED_OUT = fail(WIRE_ERRORS.LOCKED_OUT);
-const CLOCK_INVALID = fail(WIRE_ERRORS.CLOCK_INVALID);
-const EXPIRED = fail(WIRE_ERRORS.EXPIRED);
 /** A flash write failed or power was lost: refused without a check, or without the grant. */
 const INTERNAL = fail(WIRE_ERRORS.INTERNAL);
-const WRONG_LENGTH = fail(DOORCODE_ERRORS.WRONG_LENGTH);
-const NOT_DIGITS = fail(DOORCODE_ERRORS.NOT_DIGITS);
-const INCORRECT = fail(DOORCODE_ERRORS.INCORRECT);
+/** The longest entry the keypad holds: §5 codes have at most `MAX_DIGITS` digits. */
+const MAX_ENTRY_KEYS = Math.max(PERMANENT_PIN_DIGITS, MAX_DIGITS);
 
 const KEY_ENTER = '#';
 const firstUseKey = (day: string, slot: number): number => Number(day) * 0x10000 + slot;
@@ -151,9 +139,8 @@ export function openKeypad(options: KeypadOptions): KeypadState {
     door,
     table,
     flash,
-    permanent: [],
-    pins: new Uint8Array(0),
-    keys: new Uint16Array(Math.max(PERMANENT_PIN_DIGITS, table.digits)),
+    permanent: NO_PERMANENT_CODES,
+    keys: new Uint16Array(MAX_ENTRY_KEYS),
     length: 0,
     lastKeyAt: 0,
     wrong: 0,
@@ -187,15 +174,7 @@ export function openKeypad(options: KeypadOptions): KeypadState {
 
 /** Installs the permanent doorcodes of a sync (§3), keeping only this door's. */
 export function setPermanentCodes(state: KeypadState, records: readonly DoorcodeRecord[]): void {
-  const mine = records.filter((record) => bytesEqual(record.door, state.door));
-  const pins = new Uint8Array(mine.length * PERMANENT_PIN_DIGITS);
-  mine.forEach((record, i) => {
-    for (let j = 0; j < PERMANENT_PIN_DIGITS; j++) {
-      pins[i * PERMANENT_PIN_DIGITS + j] = record.pin.charCodeAt(j) - 0x30;
-    }
-  });
-  state.permanent = mine;
-  state.pins = pins;
+  state.permanent = permanentCodes(state.door, records);
 }
 
 /**
@@ -216,7 +195,9 @@ export function pressKey(
   state.lastKeyAt = now;
   if (key !== KEY_ENTER) {
     state.keys[state.length++] = key.charCodeAt(0);
-    if (state.length < state.keys.length) return undefined;
+    // The longest code this door takes completes an entry on its own.
+    const longest = Math.max(PERMANENT_PIN_DIGITS, state.table?.digits ?? 0);
+    if (state.length < longest) return undefined;
   } else if (state.length === 0) {
     return undefined;
   }
@@ -241,16 +222,25 @@ function completeEntry(
   const lockoutUntil = wrong >= KEYPAD_MAX_WRONG_ENTRIES ? now + KEYPAD_LOCKOUT_MS : 0;
   if (!commitCounter(state, wrong, windowStart, lockoutUntil).ok) return INTERNAL;
 
-  const result = checkEntry(state, entry, clock);
-  if (!result.ok) {
+  const decision = authorize(accessState(state, clock), { kind: 'doorcode', entry });
+  if (!decision.ok) {
     if (lockoutUntil !== 0) {
       out.emit(EVENT.KEYPAD_LOCKOUT, wrong, KEYPAD_LOCKOUT_MS);
     }
-    return result;
+    return fail(decision.code);
   }
-  if (result.kind === 'DAILY_SINGLE_USE' && clock.reading !== undefined) {
-    const key = firstUseKey(result.day, result.slot);
-    if (!state.firstUses.has(key) && !recordFirstUse(state, key, clock.reading)) return INTERNAL;
+  const { grant } = decision;
+  let result: KeypadResult;
+  if (grant.kind === 'PERMANENT') {
+    result = { ok: true, kind: 'PERMANENT', recordId: grant.record.id };
+  } else if (grant.kind === 'mobile-key') {
+    throw new Error('a keypad entry was granted as a mobile key');
+  } else {
+    result = { ok: true, kind: grant.kind, day: grant.day, slot: grant.slot };
+    if (grant.firstUse && clock.reading !== undefined) {
+      const key = firstUseKey(grant.day, grant.slot);
+      if (!recordFirstUse(state, key, clock.reading)) return INTERNAL;
+    }
   }
   const released = commitCounter(state, 0, 0, 0);
   // A failed release leaves the charge counted, which only errs toward the lockout; but with the
@@ -285,7 +275,7 @@ function commitCounter(
  * holds (older ones can never match again); true once committed.
  */
 function recordFirstUse(state: KeypadState, key: number, reading: number): boolean {
-  const held = state.table.days.map(Number);
+  const held = state.table?.days.map(Number) ?? [];
   const kept = [...state.firstUses].filter(([k]) => held.includes(Math.floor(k / 0x10000)));
   kept.push([key, reading]);
   const payload = new Uint8Array(2 + kept.length * FIRST_USE_BYTES);
@@ -303,56 +293,16 @@ function recordFirstUse(state: KeypadState, key: number, reading: number): boole
   return true;
 }
 
-/** Steps 3 to 5 of the module comment: no flash, no state change. */
-function checkEntry(state: KeypadState, entry: string, clock: KeypadClock): KeypadResult {
-  const { table } = state;
-  if (entry.length !== PERMANENT_PIN_DIGITS && entry.length !== table.digits) return WRONG_LENGTH;
-  // A digit gives `d | (9 − d)` ≥ 0; anything else sets the sign bit. No early exit.
-  let notDigit = 0;
-  for (let i = 0; i < entry.length; i++) {
-    const digit = entry.charCodeAt(i) - 0x30;
-    notDigit |= digit | (9 - digit);
-  }
-  if (notDigit < 0) return NOT_DIGITS;
-
-  if (entry.length === PERMANENT_PIN_DIGITS) {
-    const match = matchPermanent(state.pins, entry);
-    const record = state.permanent[match];
-    if (record !== undefined) {
-      const timeBound = record.notBefore !== undefined || record.expires !== undefined;
-      if (!timeBound) return { ok: true, kind: 'PERMANENT', recordId: record.id };
-      if (clock.reading === undefined) return CLOCK_INVALID;
-      const valid = checkDoorcodeValidity(record, clock.reading);
-      return valid.ok ? { ok: true, kind: 'PERMANENT', recordId: record.id } : fail(valid.code);
-    }
-  }
-  if (entry.length !== table.digits) return INCORRECT;
-  if (clock.reading === undefined) return CLOCK_INVALID;
-  const daily = table.check(entry, clock.reading, clock);
-  if (!daily.ok) return fail(daily.code);
-  if (daily.kind === 'DAILY_SINGLE_USE') {
-    const first = state.firstUses.get(firstUseKey(daily.day, daily.slot));
-    // From the first use on, on the RTC; a reading before it (a clock set back) fails closed.
-    const since = first === undefined ? 0 : clock.reading - first;
-    if (since < 0 || since >= SINGLE_USE_VALIDITY_MS) return EXPIRED;
-  }
-  return { ok: true, kind: daily.kind, day: daily.day, slot: daily.slot };
-}
-
-/**
- * SECURITY.md item 23: the index of the permanent code equal to `entry`, or -1. Every code is
- * compared over all its digits and the match is folded in with masks, so the work does not
- * depend on whether or where a code matches (PINs are unique on their door, §3).
- */
-function matchPermanent(pins: Uint8Array, entry: string): number {
-  let found = -1;
-  for (let i = 0, at = 0; at < pins.length; i++, at += PERMANENT_PIN_DIGITS) {
-    let diff = 0;
-    for (let j = 0; j < PERMANENT_PIN_DIGITS; j++) {
-      diff |= (pins[at + j] ?? 0) ^ (entry.charCodeAt(j) - 0x30);
-    }
-    const equal = ~((diff | -diff) >> 31);
-    found = (found & ~equal) | (i & equal);
-  }
-  return found;
+/** What `authorize` reads for a keypad entry: the door's codes, its table and clock. */
+function accessState(state: KeypadState, clock: KeypadClock): AccessState {
+  return {
+    lockId: state.door,
+    clock,
+    // Mobile keys never reach the keypad.
+    hasCredential: () => false,
+    isCredentialRevoked: () => false,
+    permanent: state.permanent,
+    dayTable: state.table,
+    firstUse: (day, slot) => state.firstUses.get(firstUseKey(day, slot)),
+  };
 }

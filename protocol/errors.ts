@@ -42,6 +42,11 @@ export const WIRE_ERRORS = {
   STALE: 0x28,
   /** A delta sync bundle built on a version the lock does not hold: push a full bundle. */
   DELTA_BASE_MISMATCH: 0x29,
+  /**
+   * An authentic credential the lock's cache does not hold yet (§3 "Mobile keys": usable only once
+   * a sync delivered it): the phone should push its newest bundle and retry.
+   */
+  NOT_PROVISIONED: 0x2a,
   LOCKED_OUT: 0x50,
   /** The lock's clock is invalid: time-bound access fails closed until a signed time sync. */
   CLOCK_INVALID: 0x51,

@@ -167,6 +167,19 @@ export function dayLabelAt(instantMs: number, timeZone: string): string {
 }
 
 /**
+ * The local wall-clock time in `timeZone` at `instantMs`, as ms since 1970-01-01T00:00 on that
+ * wall clock, to the second: what weekly schedules (credential and door schedules, §3) are
+ * written against. Day `n` of that count is weekday `(n + 3) mod 7` in ISO order (Monday = 0),
+ * since 1970-01-01 was a Thursday.
+ */
+export function wallClockMs(instantMs: number, timeZone: string): number {
+  const formatter = formatterFor(timeZone);
+  assertInstant(instantMs, 'instantMs');
+  const second = Math.floor(instantMs / MS_PER_SECOND) * MS_PER_SECOND;
+  return wallClockAt(formatter, second);
+}
+
+/**
  * ARCHITECTURE.md §5 bounds of day `D` in UTC ms: `start` is the first instant whose local date
  * is `D` (or later, for a day the zone skipped), `end` the first instant after which the local
  * date is always later than `D`. Usually `end` is the next day's start, and `end − start` is

@@ -5,6 +5,7 @@
  * UTC (the unit of `Clock.now()`, §2), at most 2^53 − 1.
  */
 import { bytes, mapSchema, required, uint } from '../cbor/schema.js';
+import type { Infer } from '../cbor/schema.js';
 
 /** Lock (door), credential, user and doorcode ids are 16 random bytes chosen by the cloud. */
 export const ID_BYTES = 16;
@@ -35,6 +36,8 @@ export const weeklyWindowSchema = mapSchema(
   },
   (w) => (w.start < w.end ? undefined : 'end: must be after start'),
 );
+
+export type WeeklyWindow = Infer<typeof weeklyWindowSchema>;
 
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
