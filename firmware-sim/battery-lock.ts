@@ -24,6 +24,9 @@
  *   (`POWER_SOURCE`), with no clock loss; the pack is not drawn while wired.
  * - C2: a Qi charger on a dead lock powers exactly one unlock (`QI_JUMP_START`); the unlock after
  *   it is refused again. The jump charge waits for that unlock and a fresh pack clears it.
+ * - Passage mode (§3 "Door schedules", or a manager's command) retracts the bolt and holds it
+ *   with no auto-relock until it ends; the end throws it (`passage-ended`). A power loss ends
+ *   it, as on the R. A start refused by the motor (critical battery, jam) leaves the bolt thrown.
  */
 import { WIRE_ERRORS } from '../protocol/errors.js';
 import {
@@ -79,6 +82,10 @@ export const BATTERY_LOCK_INPUT = {
   MAINS_LOST: 10,
   /** An M gen 2's mains supply came back. */
   MAINS_RESTORED: 11,
+  /** Passage mode starts: `arg` is its `PASSAGE_SOURCE_CODE`. */
+  PASSAGE_START: 12,
+  /** Passage mode ends: `arg` is its `PASSAGE_SOURCE_CODE`. */
+  PASSAGE_END: 13,
 } as const;
 export type BatteryLockInput = (typeof BATTERY_LOCK_INPUT)[keyof typeof BATTERY_LOCK_INPUT];
 
@@ -107,6 +114,8 @@ export interface BatteryLockState {
   unlockPending: boolean;
   /** Why the bolt is being thrown, as a `RELOCK_REASON_CODE`. */
   relockReason: number;
+  /** Held retracted by passage mode. */
+  passage: boolean;
 }
 
 /** A validated configuration; defaults from the model catalogue. */
@@ -141,6 +150,7 @@ export function createBatteryLock(
     jumpCharge: false,
     unlockPending: false,
     relockReason: RELOCK_REASON_CODE.timeout,
+    passage: false,
   };
 }
 
@@ -200,6 +210,23 @@ export function stepBatteryLock(
     case BATTERY_LOCK_INPUT.MAINS_RESTORED:
       setSource(config, state, 'wired', out);
       break;
+    case BATTERY_LOCK_INPUT.PASSAGE_START:
+      if (state.passage) break;
+      state.passage = true;
+      out.emit(EVENT.PASSAGE_STARTED, arg);
+      out.cancelTimer(BATTERY_LOCK_TIMER.RELOCK);
+      if (state.bolt.position === 'locked') startUnlock(config, state, now, out);
+      else if (state.bolt.position === 'locking') state.unlockPending = true;
+      break;
+    case BATTERY_LOCK_INPUT.PASSAGE_END:
+      if (!state.passage) break;
+      state.passage = false;
+      out.emit(EVENT.PASSAGE_ENDED, arg);
+      state.unlockPending = false;
+      if (state.bolt.position === 'unlocked') {
+        relock(config, state, RELOCK_REASON_CODE['passage-ended'], now, out);
+      }
+      break;
   }
   scheduleBatteryCheck(config, state, out);
 }
@@ -224,7 +251,7 @@ function grantUnlock(
     case 'unlocking':
       return;
     case 'unlocked':
-      holdUnlocked(config, now, out);
+      holdUnlocked(config, state, now, out);
       return;
     case 'locking':
       state.unlockPending = true;
@@ -268,7 +295,14 @@ function relock(
   boltStart(state.bolt, 'locked', config.spec.boltTravelMs, BATTERY_LOCK_TIMER.BOLT, now, out);
 }
 
-function holdUnlocked(config: BatteryLockConfig, now: number, out: Effects): void {
+function holdUnlocked(
+  config: BatteryLockConfig,
+  state: BatteryLockState,
+  now: number,
+  out: Effects,
+): void {
+  // In passage mode the bolt stays retracted until the passage ends.
+  if (state.passage) return;
   out.emit(EVENT.UNLOCKED, UNLOCK_SOURCE_CODE.grant, config.autoRelockMs);
   out.setTimer(BATTERY_LOCK_TIMER.RELOCK, now + config.autoRelockMs);
 }
@@ -281,7 +315,7 @@ function boltArrived(
 ): void {
   const position = boltArrive(state.bolt, out);
   if (position === 'unlocked') {
-    holdUnlocked(config, now, out);
+    holdUnlocked(config, state, now, out);
   } else if (position === 'locked') {
     out.emit(EVENT.RELOCKED, state.relockReason);
     if (state.unlockPending) {
@@ -305,6 +339,7 @@ function swapBattery(
   // Power loss: the RAM (timers, pending requests) and the RTC are gone; then the boot.
   state.rtc = rtcInvalidate(state.rtc);
   state.unlockPending = false;
+  state.passage = false;
   out.cancelTimer(BATTERY_LOCK_TIMER.BOLT);
   out.cancelTimer(BATTERY_LOCK_TIMER.RELOCK);
   out.emit(EVENT.POWER_RESTORED);

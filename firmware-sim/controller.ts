@@ -17,6 +17,10 @@
  *   the hold, as a second badge or a second wave at the REX sensor does on a real controller.
  * - The door opening while the relay is locked is Door Breached; Door Ajar, Still Ajar and
  *   Secure follow `door.ts`.
+ * - Passage mode (§3 "Door schedules", or a manager's command) holds the relay released until it
+ *   ends: opening the door does not relock and is no breach, a grant or REX changes nothing, and
+ *   the end relocks (`passage-ended`). Passage lives in RAM: a power loss ends it, and the
+ *   schedule starts it again only once the clock is valid.
  * - Inputs reaching an unpowered R do nothing, except that the door sensor keeps following the
  *   door, to be read at boot.
  */
@@ -65,6 +69,10 @@ export const INPUT = {
   TIME_SYNC: 6,
   /** A timer the World set for this lock fired: `arg` is its `TIMER` kind. */
   TIMER_FIRED: 7,
+  /** Passage mode starts: `arg` is its `PASSAGE_SOURCE_CODE`. */
+  PASSAGE_START: 8,
+  /** Passage mode ends: `arg` is its `PASSAGE_SOURCE_CODE`. */
+  PASSAGE_END: 9,
 } as const;
 export type ControllerInput = (typeof INPUT)[keyof typeof INPUT];
 
@@ -87,6 +95,8 @@ export interface ControllerState {
   relay: RelayState;
   door: DoorState;
   rtc: RtcState;
+  /** Held released by passage mode. */
+  passage: boolean;
 }
 
 /** A validated configuration; defaults from the model catalogue (`R_MODEL`). */
@@ -110,7 +120,7 @@ export function controllerConfig(options: ControllerOptions): ControllerConfig {
 
 /** A commissioned R: powered, relay locked, door closed, its RTC as given (set at commissioning). */
 export function createController(rtc: RtcState): ControllerState {
-  return { powered: true, relay: 'locked', door: createDoor(), rtc };
+  return { powered: true, relay: 'locked', door: createDoor(), rtc, passage: false };
 }
 
 /** Whether time-bound access may be decided: false from a power loss until the next time sync. */
@@ -146,7 +156,9 @@ export function stepController(
         return;
       }
       doorOpened(state.door, config.door, state.relay === 'locked', now, out);
-      if (state.relay === 'unlocked') relock(state, RELOCK_REASON_CODE['door-opened'], out);
+      if (state.relay === 'unlocked' && !state.passage) {
+        relock(state, RELOCK_REASON_CODE['door-opened'], out);
+      }
       return;
     case INPUT.DOOR_CLOSE:
       if (!state.door.open) return;
@@ -159,10 +171,25 @@ export function stepController(
     case INPUT.REX_MOTION:
       if (!state.powered) return;
       out.emit(EVENT.REX);
-      unlock(config, state, UNLOCK_SOURCE_CODE.rex, now, out);
+      if (!state.passage) unlock(config, state, UNLOCK_SOURCE_CODE.rex, now, out);
       return;
     case INPUT.GRANT_UNLOCK:
-      if (state.powered) unlock(config, state, UNLOCK_SOURCE_CODE.grant, now, out);
+      if (state.powered && !state.passage) {
+        unlock(config, state, UNLOCK_SOURCE_CODE.grant, now, out);
+      }
+      return;
+    case INPUT.PASSAGE_START:
+      if (!state.powered || state.passage) return;
+      state.passage = true;
+      out.cancelTimer(TIMER.RELOCK);
+      out.emit(EVENT.PASSAGE_STARTED, arg);
+      setRelay(state, 'unlocked', out);
+      return;
+    case INPUT.PASSAGE_END:
+      if (!state.powered || !state.passage) return;
+      state.passage = false;
+      out.emit(EVENT.PASSAGE_ENDED, arg);
+      relock(state, RELOCK_REASON_CODE['passage-ended'], out);
       return;
     case INPUT.TIME_SYNC:
       if (!state.powered) return;
@@ -182,6 +209,7 @@ export function stepController(
 function powerLost(config: ControllerConfig, state: ControllerState, out: Effects): void {
   const relay = unpoweredRelay(config.wiring);
   state.powered = false;
+  state.passage = false;
   state.rtc = rtcInvalidate(state.rtc);
   doorPowerLost(state.door);
   out.emit(EVENT.POWER_LOST, RELAY_CODE[relay]);

@@ -6,6 +6,9 @@
  *
  * One buffer is reused for every step (parallel typed arrays, cleared by the caller), so a step
  * allocates nothing. A step writes a handful of effects; more than `EFFECT_CAPACITY` is a bug.
+ * An event may also name up to two ids (a credential and its user, a doorcode record): the
+ * buffer holds references to the firmware's own byte arrays, and the World hex-encodes them
+ * when it logs the event.
  */
 import type { EventCode } from './events.js';
 
@@ -26,14 +29,32 @@ export class Effects {
   readonly a = new Float64Array(EFFECT_CAPACITY);
   readonly b = new Float64Array(EFFECT_CAPACITY);
   readonly c = new Float64Array(EFFECT_CAPACITY);
+  /** Ids an `EMIT` names (`events.ts` `eventRecord`), `undefined` where it names none. */
+  readonly idA: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(EFFECT_CAPACITY);
+  readonly idB: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(EFFECT_CAPACITY);
   length = 0;
 
   clear(): void {
+    this.idA.fill(undefined, 0, this.length);
+    this.idB.fill(undefined, 0, this.length);
     this.length = 0;
   }
 
   emit(event: EventCode, b = 0, c = 0): void {
     this.#push(EFFECT.EMIT, event, b, c);
+  }
+
+  /** Logs event `event` with fields `b`, `c` and the ids `idA`, `idB`. */
+  emitWithIds(
+    event: EventCode,
+    b: number,
+    c: number,
+    idA: Uint8Array | undefined,
+    idB: Uint8Array | undefined,
+  ): void {
+    this.#push(EFFECT.EMIT, event, b, c);
+    this.idA[this.length - 1] = idA;
+    this.idB[this.length - 1] = idB;
   }
 
   setTimer(kind: number, at: number): void {

@@ -32,6 +32,14 @@
  * | `POWER_SOURCE` | an M gen 2 switched supply, keeping its clock | `source`: `battery` or `wired` |
  * | `QI_JUMP_START` | a Qi charger jump-started a C2: one unlock is powered | — |
  * | `KEYPAD_LOCKOUT` | the alarm: too many wrong keypad entries started a lockout (SECURITY.md 22) | `wrongEntries`, `lockoutMs` |
+ * | `ACCESS` | an access attempt was decided (`access.ts`); its audit record holds the same words | `method`, `result` (the vendor's words, §3 "Audit log"), `reason` (the precise error name; absent on success), `credential`, `user`, `doorcode` (hex ids, when known) |
+ * | `SYNC_APPLIED` | a sync bundle was applied | `version` |
+ * | `SYNC_REFUSED` | a sync bundle was refused (stale, another lock's, unauthentic, …) | `reason` |
+ * | `TIME_SYNC_REFUSED` | a time anchor was refused (forged, replayed, backwards, …) | `reason` |
+ * | `PASSAGE_STARTED` / `PASSAGE_ENDED` | passage mode: held unlocked by a door schedule or a manager, and its end | `by`: `schedule` or `manager` |
+ * | `BLE_CONNECTED` | a phone's link was accepted | — |
+ * | `BLE_DISCONNECTED` | the link ended | `reason`: absent for a normal close, else the error name |
+ * | `FLASH_WRITE_FAILED` | a flash write failed verification; the record kept its old state | — |
  *
  * The battery locks (`battery-lock.ts`) share `POWER_RESTORED`, `NEEDS_UPDATE`, `TIME_SYNCED`,
  * `UNLOCKED` (`by` = `grant`, `holdMs` = the auto-relock time) and `RELOCKED` (`timeout`, `boot`) with
@@ -40,6 +48,12 @@
  * `openMs` counts from the opening the firmware saw: after a power loss with the door open, that
  * is the boot.
  */
+
+import { DOORCODE_ERRORS } from '../protocol/doorcode/errors.js';
+import { wireErrorName } from '../protocol/errors.js';
+import type { WireErrorName } from '../protocol/errors.js';
+import { AUDIT_METHODS, AUDIT_RESULTS } from '../protocol/formats/audit-upload.js';
+import type { AuditMethod, AuditResult } from '../protocol/formats/audit-upload.js';
 
 export const EVENT = {
   POWER_LOST: 0,
@@ -65,6 +79,15 @@ export const EVENT = {
   POWER_SOURCE: 20,
   QI_JUMP_START: 21,
   KEYPAD_LOCKOUT: 22,
+  ACCESS: 23,
+  SYNC_APPLIED: 24,
+  SYNC_REFUSED: 25,
+  TIME_SYNC_REFUSED: 26,
+  PASSAGE_STARTED: 27,
+  PASSAGE_ENDED: 28,
+  BLE_CONNECTED: 29,
+  BLE_DISCONNECTED: 30,
+  FLASH_WRITE_FAILED: 31,
 } as const;
 export type EventType = keyof typeof EVENT;
 export type EventCode = (typeof EVENT)[EventType];
@@ -76,24 +99,60 @@ export type RelayState = 'locked' | 'unlocked';
 export type UnlockSource = 'grant' | 'rex';
 /**
  * Why the relay relocked or the bolt was thrown: the door opened, the hold (auto-relock) time ran
- * out, or a battery lock booted with its bolt not thrown.
+ * out, a battery lock booted with its bolt not thrown, or passage mode ended.
  */
-export type RelockReason = 'door-opened' | 'timeout' | 'boot';
+export type RelockReason = 'door-opened' | 'timeout' | 'boot' | 'passage-ended';
 /** A battery lock's bolt: at rest thrown or retracted, or travelling between the two. */
 export type BoltPosition = 'locked' | 'unlocking' | 'unlocked' | 'locking';
 /** What powers an M gen 2 right now. */
 export type PowerSource = 'wired' | 'battery';
+/** What holds a door in passage mode. */
+export type PassageSource = 'schedule' | 'manager';
+/** An error's name: a wire error (`protocol/errors.ts`) or a doorcode error. */
+export type ReasonName = WireErrorName | keyof typeof DOORCODE_ERRORS;
 
 // Numeric encodings of the fields, as the firmware writes them into its effect buffer.
 export const RELAY_CODE = { locked: 0, unlocked: 1 } as const;
 export const UNLOCK_SOURCE_CODE = { grant: 0, rex: 1 } as const;
-export const RELOCK_REASON_CODE = { 'door-opened': 0, timeout: 1, boot: 2 } as const;
+export const RELOCK_REASON_CODE = {
+  'door-opened': 0,
+  timeout: 1,
+  boot: 2,
+  'passage-ended': 3,
+} as const;
 const RELAY_STATES: readonly RelayState[] = ['locked', 'unlocked'];
 const UNLOCK_SOURCES: readonly UnlockSource[] = ['grant', 'rex'];
-const RELOCK_REASONS: readonly RelockReason[] = ['door-opened', 'timeout', 'boot'];
+const RELOCK_REASONS: readonly RelockReason[] = ['door-opened', 'timeout', 'boot', 'passage-ended'];
 export const BOLT_CODE = { locked: 0, unlocking: 1, unlocked: 2, locking: 3 } as const;
 export const POWER_SOURCE_CODE = { wired: 0, battery: 1 } as const;
 const BOLT_POSITIONS: readonly BoltPosition[] = ['locked', 'unlocking', 'unlocked', 'locking'];
+export const PASSAGE_SOURCE_CODE = { schedule: 0, manager: 1 } as const;
+const PASSAGE_SOURCES: readonly PassageSource[] = ['schedule', 'manager'];
+const METHODS = Object.keys(AUDIT_METHODS) as readonly AuditMethod[];
+const RESULTS = Object.keys(AUDIT_RESULTS) as readonly AuditResult[];
+const DOORCODE_ERROR_NAMES = new Map<number, keyof typeof DOORCODE_ERRORS>(
+  Object.entries(DOORCODE_ERRORS).map(([name, code]) => [
+    code,
+    name as keyof typeof DOORCODE_ERRORS,
+  ]),
+);
+
+/** The `ACCESS` event's packed field: method and result codes (each below 16). */
+export function accessCode(method: AuditMethod, result: AuditResult): number {
+  return AUDIT_METHODS[method] * 16 + AUDIT_RESULTS[result];
+}
+
+function reasonName(code: number): ReasonName {
+  const name = wireErrorName(code) ?? DOORCODE_ERROR_NAMES.get(code);
+  if (name === undefined) throw new RangeError(`unknown reason code ${code}`);
+  return name;
+}
+
+const hex = (id: Uint8Array): string => {
+  let text = '';
+  for (const byte of id) text += byte.toString(16).padStart(2, '0');
+  return text;
+};
 const POWER_SOURCES: readonly PowerSource[] = ['wired', 'battery'];
 
 interface Base<T extends EventType> {
@@ -127,7 +186,23 @@ export type LockEvent =
   | Base<'BATTERY_SWAPPED'>
   | (Base<'POWER_SOURCE'> & { readonly source: PowerSource })
   | Base<'QI_JUMP_START'>
-  | (Base<'KEYPAD_LOCKOUT'> & { readonly wrongEntries: number; readonly lockoutMs: number });
+  | (Base<'KEYPAD_LOCKOUT'> & { readonly wrongEntries: number; readonly lockoutMs: number })
+  | (Base<'ACCESS'> & {
+      readonly method: AuditMethod;
+      readonly result: AuditResult;
+      readonly reason?: ReasonName;
+      readonly credential?: string;
+      readonly user?: string;
+      readonly doorcode?: string;
+    })
+  | (Base<'SYNC_APPLIED'> & { readonly version: number })
+  | (Base<'SYNC_REFUSED'> & { readonly reason: ReasonName })
+  | (Base<'TIME_SYNC_REFUSED'> & { readonly reason: ReasonName })
+  | (Base<'PASSAGE_STARTED'> & { readonly by: PassageSource })
+  | (Base<'PASSAGE_ENDED'> & { readonly by: PassageSource })
+  | Base<'BLE_CONNECTED'>
+  | (Base<'BLE_DISCONNECTED'> & { readonly reason?: ReasonName })
+  | Base<'FLASH_WRITE_FAILED'>;
 
 function decoded<T>(table: readonly T[], code: number, what: string): T {
   const value = table[code];
@@ -136,9 +211,11 @@ function decoded<T>(table: readonly T[], code: number, what: string): T {
 }
 
 /**
- * The record for event `code` with its numeric fields `a` and `b` as the firmware wrote them
- * (see the table above for which fields each type has). Keys are always in the order
- * `t, lock, type, …fields`, so `JSON.stringify` of a log is byte-for-byte reproducible.
+ * The record for event `code` with its numeric fields `a` and `b` and ids `idA`, `idB` as the
+ * firmware wrote them (see the table above for which fields each type has). Keys are always in
+ * the order `t, lock, type, …fields`, so `JSON.stringify` of a log is byte-for-byte
+ * reproducible. `ACCESS` names a credential and its user (mobile keys) or a doorcode record and
+ * its user (permanent codes).
  */
 export function eventRecord(
   t: number,
@@ -146,9 +223,41 @@ export function eventRecord(
   code: number,
   a: number,
   b: number,
+  idA?: Uint8Array,
+  idB?: Uint8Array,
 ): LockEvent {
   const type = decoded(NAMES, code, 'event');
   switch (type) {
+    case 'ACCESS': {
+      const method = decoded(METHODS, Math.floor(a / 16), 'audit method');
+      const result = decoded(RESULTS, a % 16, 'audit result');
+      const subject = method === 'PASSCODE' ? 'doorcode' : 'credential';
+      return {
+        t,
+        lock,
+        type,
+        method,
+        result,
+        ...(b === 0 ? {} : { reason: reasonName(b) }),
+        ...(idA === undefined ? {} : { [subject]: hex(idA) }),
+        ...(idB === undefined ? {} : { user: hex(idB) }),
+      };
+    }
+    case 'SYNC_APPLIED':
+      return { t, lock, type, version: a };
+    case 'SYNC_REFUSED':
+      return { t, lock, type, reason: reasonName(a) };
+    case 'TIME_SYNC_REFUSED':
+      return { t, lock, type, reason: reasonName(a) };
+    case 'PASSAGE_STARTED':
+      return { t, lock, type, by: decoded(PASSAGE_SOURCES, a, 'passage source') };
+    case 'PASSAGE_ENDED':
+      return { t, lock, type, by: decoded(PASSAGE_SOURCES, a, 'passage source') };
+    case 'BLE_DISCONNECTED':
+      return a === 0 ? { t, lock, type } : { t, lock, type, reason: reasonName(a) };
+    case 'BLE_CONNECTED':
+    case 'FLASH_WRITE_FAILED':
+      return { t, lock, type };
     case 'POWER_LOST':
     case 'RELAY':
       return { t, lock, type, relay: decoded(RELAY_STATES, a, 'relay state') };

@@ -11,7 +11,7 @@ import {
 } from '../../firmware-sim/controller.js';
 import type { ControllerInput, ControllerState } from '../../firmware-sim/controller.js';
 import { EFFECT, EFFECT_CAPACITY, Effects } from '../../firmware-sim/effects.js';
-import { EVENT, eventRecord } from '../../firmware-sim/events.js';
+import { EVENT, eventRecord, PASSAGE_SOURCE_CODE } from '../../firmware-sim/events.js';
 import type { LockEvent } from '../../firmware-sim/events.js';
 import { createRtc, rtcSet } from '../../firmware-sim/rtc.js';
 
@@ -142,5 +142,44 @@ describe('effects and event records', () => {
     }
     expect(() => eventRecord(T0, 'r', 99, 0, 0)).toThrow(RangeError);
     expect(() => eventRecord(T0, 'r', EVENT.RELAY, 7, 0)).toThrow(RangeError);
+  });
+});
+
+describe('R passage mode (door schedules, a manager)', () => {
+  it('holds the relay released: the door opens without a relock or a breach, the end relocks', () => {
+    const state = commissioned();
+    expect(step(state, INPUT.PASSAGE_START, T0, PASSAGE_SOURCE_CODE.schedule)).toEqual([
+      'cancel RELOCK',
+      '{"type":"PASSAGE_STARTED","by":"schedule"}',
+      '{"type":"RELAY","relay":"unlocked"}',
+    ]);
+    expect(step(state, INPUT.DOOR_OPEN, T0 + 1_000)).toEqual([
+      '{"type":"DOOR_OPENED"}',
+      'set DSN +30000',
+    ]);
+    expect(step(state, INPUT.DOOR_CLOSE, T0 + 2_000)).toEqual([
+      '{"type":"DOOR_CLOSED"}',
+      'cancel DSN',
+    ]);
+    // A grant or REX motion during passage changes nothing: the relay is already released.
+    expect(step(state, INPUT.GRANT_UNLOCK, T0 + 3_000)).toEqual([]);
+    expect(step(state, INPUT.REX_MOTION, T0 + 3_000)).toEqual(['{"type":"REX"}']);
+    expect(step(state, INPUT.PASSAGE_END, T0 + 4_000, PASSAGE_SOURCE_CODE.schedule)).toEqual([
+      '{"type":"PASSAGE_ENDED","by":"schedule"}',
+      '{"type":"RELAY","relay":"locked"}',
+      'cancel RELOCK',
+      '{"type":"RELOCKED","reason":"passage-ended"}',
+    ]);
+  });
+
+  it('ends with a power loss: the boot drives the relay locked and passage is off', () => {
+    const state = commissioned();
+    step(state, INPUT.PASSAGE_START, T0, PASSAGE_SOURCE_CODE.manager);
+    step(state, INPUT.POWER_CUT, T0 + 1_000);
+    expect(state.passage).toBe(false);
+    step(state, INPUT.POWER_RESTORE, T0 + 2_000);
+    expect(state.relay).toBe('locked');
+    expect(step(state, INPUT.DOOR_OPEN, T0 + 3_000)).toContain('{"type":"DOOR_BREACHED"}');
+    expect(step(state, INPUT.PASSAGE_END, T0 + 4_000, PASSAGE_SOURCE_CODE.manager)).toEqual([]);
   });
 });
