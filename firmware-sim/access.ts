@@ -108,8 +108,13 @@ export interface AccessState {
   hasCredential(id: Uint8Array): boolean;
   isCredentialRevoked(id: Uint8Array): boolean;
   readonly permanent: PermanentCodes;
-  /** The daily-code table, or `undefined` while the lock has no time zone or door key. */
-  readonly dayTable: DayTable | undefined;
+  /** `L` of the door's daily codes; `undefined` while it has none (no time zone synced yet). */
+  readonly dailyDigits: number | undefined;
+  /**
+   * The daily-code table for the RTC reading `reading` (§5: yesterday, today, tomorrow), built
+   * or refreshed on demand; asked only when the door has daily codes and its clock is valid.
+   */
+  dayTable(reading: number): DayTable;
   /** The RTC time a single-use code of (`day`, `slot`) was first used, if it was. */
   firstUse(day: string, slot: number): number | undefined;
 }
@@ -225,8 +230,7 @@ function authorizeDoorcode(state: AccessState, entry: string): AccessDecision {
     grant: g,
     audit: { method: 'PASSCODE', result: 'SUCCESS' },
   });
-  const table = state.dayTable;
-  const dailyDigits = table?.digits;
+  const { dailyDigits } = state;
   if (entry.length !== PERMANENT_PIN_DIGITS && entry.length !== dailyDigits) {
     return refuse(DOORCODE_ERRORS.WRONG_LENGTH);
   }
@@ -249,11 +253,9 @@ function authorizeDoorcode(state: AccessState, entry: string): AccessDecision {
       return valid.ok ? grant({ kind: 'PERMANENT', record }) : refuse(valid.code);
     }
   }
-  if (table === undefined || entry.length !== table.digits) {
-    return refuse(DOORCODE_ERRORS.INCORRECT);
-  }
+  if (entry.length !== dailyDigits) return refuse(DOORCODE_ERRORS.INCORRECT);
   if (reading === undefined) return refuse(WIRE_ERRORS.CLOCK_INVALID);
-  const daily = table.check(entry, reading, state.clock);
+  const daily = state.dayTable(reading).check(entry, reading, state.clock);
   if (!daily.ok) return refuse(daily.code);
   let firstUse = false;
   if (daily.kind === 'DAILY_SINGLE_USE') {

@@ -302,7 +302,9 @@ function accessState(state: KeypadState, clock: KeypadClock): AccessState {
     hasCredential: () => false,
     isCredentialRevoked: () => false,
     permanent: state.permanent,
-    dayTable: state.table,
+    dailyDigits: state.table?.digits,
+    // `authorize` asks only when `dailyDigits` is set, so only with a table.
+    dayTable: () => state.table as DayTable,
     firstUse: (day, slot) => state.firstUses.get(firstUseKey(day, slot)),
   };
 }

@@ -53,7 +53,10 @@ function lockState(overrides: Partial<AccessState> = {}): AccessState {
     hasCredential: () => true,
     isCredentialRevoked: () => false,
     permanent: NO_PERMANENT_CODES,
-    dayTable: undefined,
+    dailyDigits: undefined,
+    dayTable: () => {
+      throw new Error('no day table');
+    },
     firstUse: () => undefined,
     ...overrides,
   };
@@ -225,7 +228,13 @@ describe('keypad entries', () => {
     { door: OTHER_LOCK, id: id(0xdc, 2), pin: '2718281', user: id(0x05, 2) },
   ]);
   const state = (overrides: Partial<AccessState> = {}) =>
-    lockState({ clock: { reading: NOON, graceMs: 0 }, permanent, dayTable: table, ...overrides });
+    lockState({
+      clock: { reading: NOON, graceMs: 0 },
+      permanent,
+      dailyDigits: 7,
+      dayTable: () => table,
+      ...overrides,
+    });
   const entry = (text: string) => ({ kind: 'doorcode', entry: text }) as const;
 
   it('grants this door’s permanent codes, also on a lost clock, and no other door’s', () => {
@@ -274,7 +283,7 @@ describe('keypad entries', () => {
       code: DOORCODE_ERRORS.NOT_DIGITS,
     });
     // Without a day table (no time zone yet) only permanent codes exist.
-    expect(authorize(state({ dayTable: undefined }), entry(code(3)))).toMatchObject({
+    expect(authorize(state({ dailyDigits: undefined }), entry(code(3)))).toMatchObject({
       code: DOORCODE_ERRORS.INCORRECT,
     });
   });
