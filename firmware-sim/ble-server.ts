@@ -45,7 +45,7 @@ import type { Message, MessageBody } from '../protocol/messages.js';
 import { DH_BYTES } from '../protocol/noise/handshake-xk.js';
 import type { KeyPair } from '../protocol/noise/handshake-xk.js';
 import { assertVersionList, SUPPORTED_VERSIONS } from '../protocol/noise/prologue.js';
-import { resolveSessionLimits } from '../protocol/noise/session-limits.js';
+import { DEFAULT_SESSION_LIMITS, resolveSessionLimits } from '../protocol/noise/session-limits.js';
 import type { SessionLimits } from '../protocol/noise/session-limits.js';
 import { LockSession } from '../protocol/noise/session.js';
 import type { PhoneHello } from '../protocol/noise/session.js';
@@ -153,6 +153,12 @@ function refusalFor(reason: WireErrorCode): RefusalCode {
   return reason === WIRE_ERRORS.TIMEOUT ? WIRE_ERRORS.TIMEOUT : WIRE_ERRORS.FAILED;
 }
 
+/** The earlier of two optional deadlines. */
+function earlier(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined || a <= b ? a : b;
+}
+
 function notifyMessage(link: BleLink, message: Uint8Array, mtu: number): void {
   for (const piece of fragment(message, mtu)) link.notify(piece);
 }
@@ -193,8 +199,10 @@ export class BleServer<Grant> {
     this.#crypto = options.crypto;
     this.#lockStaticKey = options.lockStaticKey;
     this.#lockId = options.lockId.slice();
-    this.#versions = Array.from(versions);
-    this.#limits = resolveSessionLimits(options.limits);
+    // The defaults are shared, frozen objects: an idle lock holds no copy of its own.
+    this.#versions = options.versions === undefined ? versions : Array.from(versions);
+    this.#limits =
+      options.limits === undefined ? DEFAULT_SESSION_LIMITS : resolveSessionLimits(options.limits);
     this.#reassemblerOptions = options.reassembler;
     this.#services = options.services;
     this.#timerKind = options.timerKind;
@@ -213,14 +221,10 @@ export class BleServer<Grant> {
 
   /** When the server next needs `timerFired`; `undefined` when nothing is pending. */
   get nextDeadline(): number | undefined {
-    let at = this.#refused === undefined ? undefined : this.#refusedUntil;
+    const refused = this.#refused === undefined ? undefined : this.#refusedUntil;
     const connection = this.#connection;
-    if (connection !== undefined) {
-      for (const deadline of [connection.session.deadline, connection.reassembler.deadline]) {
-        if (deadline !== undefined && (at === undefined || deadline < at)) at = deadline;
-      }
-    }
-    return at;
+    if (connection === undefined) return refused;
+    return earlier(earlier(refused, connection.session.deadline), connection.reassembler.deadline);
   }
 
   /** Bytes the connection holds for messages and bundles in flight; 0 when idle. */
