@@ -86,6 +86,11 @@ export const BATTERY_LOCK_INPUT = {
   PASSAGE_START: 12,
   /** Passage mode ends: `arg` is its `PASSAGE_SOURCE_CODE`. */
   PASSAGE_END: 13,
+  /**
+   * The supply dropped out for a moment and the lock rebooted with the same pack (a cut during a
+   * flash write, a loose contact): a power loss like a swap on battery power, the pack unchanged.
+   */
+  BROWNOUT: 14,
 } as const;
 export type BatteryLockInput = (typeof BATTERY_LOCK_INPUT)[keyof typeof BATTERY_LOCK_INPUT];
 
@@ -181,6 +186,9 @@ export function stepBatteryLock(
       break;
     case BATTERY_LOCK_INPUT.SWAP_BATTERY:
       swapBattery(config, state, now, out);
+      break;
+    case BATTERY_LOCK_INPUT.BROWNOUT:
+      reboot(config, state, now, out);
       break;
     case BATTERY_LOCK_INPUT.DRAIN_TO:
       batteryDrainTo(spec, state.battery, arg, now, out);
@@ -335,8 +343,17 @@ function swapBattery(
   batteryReplace(config.spec.battery, state.battery, now);
   state.jumpCharge = false;
   out.emit(EVENT.BATTERY_SWAPPED);
-  if (!onBattery) return;
-  // Power loss: the RAM (timers, pending requests) and the RTC are gone; then the boot.
+  if (onBattery) reboot(config, state, now, out);
+}
+
+/** Power loss: the RAM (timers, pending requests) and the RTC are gone; then the boot. */
+function reboot(
+  config: BatteryLockConfig,
+  state: BatteryLockState,
+  now: number,
+  out: Effects,
+): void {
+  state.jumpCharge = false;
   state.rtc = rtcInvalidate(state.rtc);
   state.unlockPending = false;
   state.passage = false;

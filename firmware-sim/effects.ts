@@ -22,7 +22,8 @@ export const EFFECT = {
 } as const;
 export type EffectOp = (typeof EFFECT)[keyof typeof EFFECT];
 
-export const EFFECT_CAPACITY = 16;
+/** A lock call that decides an access, actuates and logs it writes a few dozen at most. */
+export const EFFECT_CAPACITY = 64;
 
 export class Effects {
   readonly op = new Uint8Array(EFFECT_CAPACITY);

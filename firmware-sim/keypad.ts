@@ -86,8 +86,13 @@ export type KeypadResult =
 export interface KeypadState {
   /** The lock id: doorcode records for another door are ignored. */
   readonly door: Uint8Array;
-  /** The daily-code table; `undefined` while the lock has no time zone to derive it in. */
+  /** The daily-code table; `undefined` until the lock can derive it (time zone, valid clock). */
   table: DayTable | undefined;
+  /**
+   * `L` of the door's daily codes when it has them, also while the table is not built (a lost
+   * clock): such an entry is then `CLOCK_INVALID`, not `INCORRECT`. Default: the table's.
+   */
+  dailyDigits: number | undefined;
   readonly flash: FlashStore;
   /** This door's permanent doorcodes, packed for `authorize`. */
   permanent: PermanentCodes;
@@ -140,6 +145,7 @@ export function openKeypad(options: KeypadOptions): KeypadState {
     table,
     flash,
     permanent: NO_PERMANENT_CODES,
+    dailyDigits: undefined,
     keys: new Uint16Array(MAX_ENTRY_KEYS),
     length: 0,
     lastKeyAt: 0,
@@ -196,7 +202,7 @@ export function pressKey(
   if (key !== KEY_ENTER) {
     state.keys[state.length++] = key.charCodeAt(0);
     // The longest code this door takes completes an entry on its own.
-    const longest = Math.max(PERMANENT_PIN_DIGITS, state.table?.digits ?? 0);
+    const longest = Math.max(PERMANENT_PIN_DIGITS, state.dailyDigits ?? state.table?.digits ?? 0);
     if (state.length < longest) return undefined;
   } else if (state.length === 0) {
     return undefined;
@@ -302,7 +308,7 @@ function accessState(state: KeypadState, clock: KeypadClock): AccessState {
     hasCredential: () => false,
     isCredentialRevoked: () => false,
     permanent: state.permanent,
-    dailyDigits: state.table?.digits,
+    dailyDigits: state.dailyDigits ?? state.table?.digits,
     // `authorize` asks only when `dailyDigits` is set, so only with a table.
     dayTable: () => state.table as DayTable,
     firstUse: (day, slot) => state.firstUses.get(firstUseKey(day, slot)),

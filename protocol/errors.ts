@@ -3,10 +3,11 @@
  * phone, the audit log and the CLI. Blocks: 0x01..0x1f transport and decoding, 0x20..0x3f
  * authentication and authorisation, 0x40..0x4f keypad results (`doorcode/errors.ts`),
  * 0x50..0x5f device state. Before a session is authenticated a lock sends only `FAILED`, so an
- * attacker learns nothing from the code.
+ * attacker learns nothing from the code — save `BUSY` and `TIMEOUT` (protocol/spec/session.md
+ * §7.1), which tell only what any phone in range can see: the lock is taken, or it waited.
  */
 export const WIRE_ERRORS = {
-  /** Generic failure: the only code sent before authentication. */
+  /** Generic failure: the only failure sent before authentication, besides `BUSY` / `TIMEOUT`. */
   FAILED: 0x01,
   /** A fragment that is malformed, out of sequence, or inconsistent with its message. */
   BAD_FRAME: 0x02,

@@ -32,6 +32,8 @@ export {
 export type { AdvertisementData, LockAdvertisement, ScanResponseData } from './advertisement.js';
 export { MAX_MESSAGE_BYTES, decodeFragment, fragment } from './frame-codec.js';
 export { Reassembler } from './reassembler.js';
+export { REFUSAL_CODES, decodeRefusal, encodeRefusal } from './ble-refusal.js';
+export type { RefusalCode } from './ble-refusal.js';
 export type { ReassemblerOptions } from './reassembler.js';
 
 export { PROTOCOL_VERSION, SUPPORTED_VERSIONS } from './noise/prologue.js';

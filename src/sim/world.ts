@@ -16,21 +16,17 @@
  * table); any other, say `openDoor` on a C (no door sensor) or `cutPower` on a battery-only M,
  * is a scenario bug and throws `RangeError`.
  */
-import {
-  controllerConfig,
-  createController,
-  INPUT,
-  stepController,
-  TIMER_KINDS,
-} from '../../firmware-sim/controller.js';
-import type { ControllerInput, ControllerState } from '../../firmware-sim/controller.js';
-import {
-  BATTERY_LOCK_INPUT,
-  BATTERY_LOCK_TIMER_KINDS,
-  batteryLockConfig,
-  createBatteryLock,
-  stepBatteryLock,
-} from '../../firmware-sim/battery-lock.js';
+import type { CryptoProvider } from '../../protocol/crypto/provider.js';
+import { createNobleCrypto } from '../../protocol/crypto/noble-provider.js';
+import { referenceDayCodes } from '../../protocol/doorcode/reference.js';
+import type { DayCodesDeriver } from '../../protocol/doorcode/deriver.js';
+import type { Credential } from '../../protocol/formats/credential.js';
+import type { SyncBundle } from '../../protocol/formats/sync-bundle.js';
+import { generateKeyPair } from '../../protocol/noise/handshake-xk.js';
+import type { KeyPair } from '../../protocol/noise/handshake-xk.js';
+import type { Result } from '../../protocol/result.js';
+import type { AccessDecision, Operation } from '../../firmware-sim/access.js';
+import { BATTERY_LOCK_INPUT, batteryLockConfig } from '../../firmware-sim/battery-lock.js';
 import type {
   BatteryLockConfig,
   BatteryLockInput,
@@ -38,9 +34,14 @@ import type {
   BatteryLockState,
 } from '../../firmware-sim/battery-lock.js';
 import { batteryPercent } from '../../firmware-sim/battery.js';
+import { controllerConfig, INPUT } from '../../firmware-sim/controller.js';
+import type { ControllerInput, ControllerState } from '../../firmware-sim/controller.js';
 import { EFFECT, Effects } from '../../firmware-sim/effects.js';
 import { eventRecord } from '../../firmware-sim/events.js';
 import type { LockEvent } from '../../firmware-sim/events.js';
+import type { FlashFault } from '../../firmware-sim/flash.js';
+import { Lock } from '../../firmware-sim/lock.js';
+import type { Actuator, LockIdentity } from '../../firmware-sim/lock.js';
 import type {
   AjarSeconds,
   BatteryModelId,
@@ -49,6 +50,7 @@ import type {
 } from '../../firmware-sim/models.js';
 import { createRtc, rtcSet } from '../../firmware-sim/rtc.js';
 import type { TimerCallback, TimerId } from '../../firmware-sim/time.js';
+import { createNodeCrypto } from '../core/node-crypto-provider.js';
 import { Random } from './random.js';
 import type { Seed } from './random.js';
 import { Scheduler } from './scheduler.js';
@@ -57,9 +59,30 @@ export interface WorldOptions {
   readonly seed: Seed;
   /** World time at the start, ms UTC; default 2026-01-01T00:00:00Z. */
   readonly start?: number;
+  /**
+   * The crypto the locks run on at full fidelity: node:crypto (default, fast) or @noble. Its
+   * randomness is the World's, so a run repeats by seed with either.
+   */
+  readonly crypto?: 'node' | 'noble';
+  /** The daily-code deriver; default the readable reference (a lock derives 768 codes a day). */
+  readonly deriver?: DayCodesDeriver;
 }
 
-export interface RLockOptions {
+/** What the World commissions a lock with, when the options do not say (a cloud would). */
+export interface LockProvisioning {
+  /** 16 bytes; default drawn from the World's seed and the lock's name. */
+  readonly lockId?: Uint8Array;
+  /** 32 bytes; default drawn like the lock id. */
+  readonly lockSecret?: Uint8Array;
+  /** Default: a key pair drawn like the lock id, made when first needed. */
+  readonly staticKey?: KeyPair;
+  /** The property authority's Ed25519 public key; default the World's own authority. */
+  readonly issuerKey?: Uint8Array;
+  /** `K_door` of §5; default drawn like the lock id. */
+  readonly doorKey?: Uint8Array;
+}
+
+export interface RLockOptions extends LockProvisioning {
   readonly id: string;
   readonly model: 'R';
   readonly wiring: RelayWiring;
@@ -74,7 +97,7 @@ export interface RLockOptions {
 }
 
 /** An M, C or C2: a battery lock (`firmware-sim/battery-lock.ts`). */
-export interface BatteryLockOptions extends BatteryLockSettings {
+export interface BatteryLockOptions extends BatteryLockSettings, LockProvisioning {
   readonly id: string;
   readonly model: BatteryModelId;
   /** The pack's level at installation, percent; default 100 (a fresh pack). */
@@ -86,7 +109,7 @@ export interface BatteryLockOptions extends BatteryLockSettings {
 /** A lock to add, by model. */
 export type LockOptions = RLockOptions | BatteryLockOptions;
 
-/** The World's actions that reach a lock's firmware as an input. */
+/** The World's actions that reach a lock's firmware as an actuator input. */
 type Action =
   | 'cutPower'
   | 'restorePower'
@@ -106,30 +129,11 @@ type Action =
 /** The firmware's input for each action its model has. */
 type ActionInputs<I extends number> = { readonly [A in Action]?: I };
 
-/**
- * What the World needs of a lock's firmware: one pure step, how many timer kinds it uses, and
- * which input each action and a fired timer are.
- */
-interface LockFirmware<I extends number = number> {
-  readonly timerKinds: number;
-  readonly timerFired: I;
-  readonly actions: ActionInputs<I>;
-  step(input: I, arg: number, now: number, out: Effects): void;
-}
-
-/** A hosted lock's firmware state, by model, for inspection. */
-type Device =
-  | { readonly model: 'R'; readonly state: ControllerState }
-  | {
-      readonly model: BatteryModelId;
-      readonly config: BatteryLockConfig;
-      readonly state: BatteryLockState;
-    };
-
 interface HostedLock {
   readonly id: string;
-  readonly firmware: LockFirmware;
-  readonly device: Device;
+  readonly lock: Lock;
+  readonly actions: ActionInputs<number>;
+  readonly timerFired: number;
   /** The pending scheduler timer per timer kind; 0 when none (a `TimerId` is never 0). */
   readonly timers: TimerId[];
   /** One callback per timer kind, made once. */
@@ -177,18 +181,27 @@ function batteryActions(config: BatteryLockConfig): ActionInputs<BatteryLockInpu
 }
 
 export const DEFAULT_START = Date.UTC(2026, 0, 1);
+const KEY_ENTER = '#';
 
 export class World {
   readonly scheduler: Scheduler;
   /** The World's randomness; scenarios draw from it (or fork it) to stay deterministic by seed. */
   readonly random: Random;
+  /** The locks' crypto (full fidelity), on randomness forked from the seed. */
+  readonly crypto: CryptoProvider;
+  readonly #deriver: DayCodesDeriver;
   readonly #locks = new Map<string, HostedLock>();
   readonly #log: LockEvent[] = [];
   readonly #effects = new Effects();
+  #authority: { readonly seed: Uint8Array; readonly publicKey: Uint8Array } | undefined;
 
   constructor(options: WorldOptions) {
     this.scheduler = new Scheduler({ start: options.start ?? DEFAULT_START });
     this.random = new Random(options.seed);
+    const cryptoRandom = this.random.fork('crypto').bytes;
+    this.crypto =
+      options.crypto === 'noble' ? createNobleCrypto(cryptoRandom) : createNodeCrypto(cryptoRandom);
+    this.#deriver = options.deriver ?? referenceDayCodes;
   }
 
   now(): number {
@@ -196,49 +209,83 @@ export class World {
   }
 
   /**
+   * The World's own property authority (an Ed25519 key drawn from the seed): it signs the
+   * credentials and time anchors of scenarios that run without a cloud.
+   */
+  get authority(): { readonly seed: Uint8Array; readonly publicKey: Uint8Array } {
+    if (this.#authority === undefined) {
+      const seed = this.random.fork('authority').bytes(32);
+      this.#authority = { seed, publicKey: this.crypto.ed25519PublicKey(seed) };
+    }
+    return this.#authority;
+  }
+
+  /**
    * Installs a commissioned lock, its RTC set to world time (commissioning syncs it). An R:
    * powered, relay locked, door closed. An M, C or C2: bolt thrown, its pack at
-   * `batteryPercent`, an M gen 2 `gen2Wired` on mains.
+   * `batteryPercent`, an M gen 2 `gen2Wired` on mains. Its keys and ids come from the options,
+   * or are drawn from the World's seed and the lock's name.
    */
   addLock(options: LockOptions): void {
     if (this.#locks.has(options.id)) throw new RangeError(`lock "${options.id}" already exists`);
     const now = this.now();
     const rtc = rtcSet(createRtc(options.driftPpm ?? 0), now, now);
-    let firmware: LockFirmware;
-    let device: Device;
+    let actuator: Actuator;
+    let actions: ActionInputs<number>;
+    let timerFired: number;
     if (options.model === 'R') {
-      const config = controllerConfig(options);
-      const state = createController(rtc);
-      firmware = {
-        timerKinds: TIMER_KINDS,
-        timerFired: INPUT.TIMER_FIRED,
-        actions: R_ACTIONS,
-        step: (input: ControllerInput, arg, t, out) =>
-          stepController(config, state, input, arg, t, out),
-      } satisfies LockFirmware<ControllerInput>;
-      device = { model: 'R', state };
+      actuator = { model: 'R', config: controllerConfig(options) };
+      actions = R_ACTIONS;
+      timerFired = INPUT.TIMER_FIRED;
     } else {
       const config = batteryLockConfig(options);
-      const state = createBatteryLock(config, rtc, options.batteryPercent ?? 100, now);
-      firmware = {
-        timerKinds: BATTERY_LOCK_TIMER_KINDS,
-        timerFired: BATTERY_LOCK_INPUT.TIMER_FIRED,
-        actions: batteryActions(config),
-        step: (input: BatteryLockInput, arg, t, out) =>
-          stepBatteryLock(config, state, input, arg, t, out),
-      } satisfies LockFirmware<BatteryLockInput>;
-      device = { model: options.model, config, state };
+      actuator = { model: options.model, config };
+      actions = batteryActions(config);
+      timerFired = BATTERY_LOCK_INPUT.TIMER_FIRED;
     }
-    const timers = new Array<TimerId>(firmware.timerKinds).fill(0);
+    const percent = options.model === 'R' ? 100 : (options.batteryPercent ?? 100);
+    const lock = new Lock(
+      actuator,
+      this.#identity(options),
+      rtc,
+      percent,
+      { crypto: this.crypto, deriver: this.#deriver, random: (n) => this.crypto.randomBytes(n) },
+      now,
+    );
+    const timers = new Array<TimerId>(lock.timerKinds).fill(0);
     const onTimer: TimerCallback[] = [];
-    const lock: HostedLock = { id: options.id, firmware, device, timers, onTimer };
-    for (let kind = 0; kind < firmware.timerKinds; kind++) {
+    const hosted: HostedLock = { id: options.id, lock, actions, timerFired, timers, onTimer };
+    for (let kind = 0; kind < lock.timerKinds; kind++) {
       onTimer.push(() => {
         timers[kind] = 0;
-        this.#input(lock, firmware.timerFired, kind);
+        this.#run(hosted, (l, t, out) => l.step(timerFired, kind, t, out));
       });
     }
-    this.#locks.set(options.id, lock);
+    this.#locks.set(options.id, hosted);
+  }
+
+  /** The identity of a new lock: the options' values, else drawn from the seed and its name. */
+  #identity(options: LockOptions): LockIdentity {
+    const draw = this.random.fork(`lock:${options.id}`);
+    const lockId = options.lockId ?? draw.bytes(16);
+    const lockSecret = options.lockSecret ?? draw.bytes(32);
+    const doorKey = options.doorKey ?? draw.bytes(32);
+    const keySeed = draw.fork('static-key');
+    let staticKey = options.staticKey;
+    const authorityKey = (): Uint8Array => this.authority.publicKey;
+    return {
+      lockId,
+      lockSecret,
+      doorKey,
+      get issuerKey() {
+        return options.issuerKey ?? authorityKey();
+      },
+      // Made on first use: a fleet at model fidelity never needs one.
+      get staticKey() {
+        staticKey ??= generateKeyPair(createNobleCrypto(keySeed.bytes));
+        return staticKey;
+      },
+    };
   }
 
   /** The lock ids, in the order they were added. */
@@ -246,11 +293,16 @@ export class World {
     return [...this.#locks.keys()];
   }
 
+  /** A lock's whole firmware, for inspection (its sync state, audit ring, flash, keypad). */
+  lock(id: string): Lock {
+    return this.#lock(id).lock;
+  }
+
   /** An R's firmware state, read-only, for scenarios to inspect. */
   controllerState(lock: string): Readonly<ControllerState> {
-    const { device } = this.#lock(lock);
-    if (device.model !== 'R') throw new RangeError(`lock "${lock}" is not an R`);
-    return device.state;
+    const { actuator } = this.#lock(lock).lock;
+    if (actuator.model !== 'R') throw new RangeError(`lock "${lock}" is not an R`);
+    return actuator.state;
   }
 
   /** An M, C or C2's firmware state, read-only, for scenarios to inspect. */
@@ -300,12 +352,15 @@ export class World {
     this.#act(lock, 'rexMotion', 0);
   }
 
-  /** A credential was presented and authorised: the lock actuates. */
+  /**
+   * Drives the actuator as if an access had been granted, without deciding one: a fault or a
+   * test of the mechanics. Scenarios of access use `presentMobileKey` and `enterCode`.
+   */
   grantUnlock(lock: string): void {
     this.#act(lock, 'grantUnlock', 0);
   }
 
-  /** A signed time sync (from a phone or the hub) sets the lock's RTC to world time. */
+  /** A time sync (from a phone or the hub) sets the lock's RTC to world time (model fidelity). */
   syncTime(lock: string): void {
     this.#act(lock, 'syncTime', this.now());
   }
@@ -345,6 +400,72 @@ export class World {
     this.#act(lock, 'phoneConnection', ms);
   }
 
+  /**
+   * Presses `keys` on the lock's keypad now, one after another; returns the decision of the last
+   * entry they complete, if any.
+   */
+  pressKeys(lock: string, keys: string): AccessDecision | undefined {
+    const hosted = this.#lock(lock);
+    let decision: AccessDecision | undefined;
+    for (const key of keys) {
+      const result = this.#run(hosted, (l, t, out) => l.pressKey(key, t, out));
+      if (result !== undefined) decision = result;
+    }
+    return decision;
+  }
+
+  /** Types a code at the keypad, then `#` if the code did not complete an entry on its own. */
+  enterCode(lock: string, code: string): AccessDecision | undefined {
+    const hosted = this.#lock(lock);
+    let decision: AccessDecision | undefined;
+    for (const key of code) {
+      decision = this.#run(hosted, (l, t, out) => l.pressKey(key, t, out));
+    }
+    return decision ?? this.#run(hosted, (l, t, out) => l.pressKey(KEY_ENTER, t, out));
+  }
+
+  /**
+   * Model fidelity (§7): a phone presents `credential` for `operation`; the lock's one
+   * authorization function decides, without radio or crypto. `undefined` when the lock has no
+   * power.
+   */
+  presentMobileKey(
+    lock: string,
+    credential: Credential,
+    operation: Operation = 'unlock',
+  ): AccessDecision | undefined {
+    return this.#run(this.#lock(lock), (l, t, out) =>
+      l.presentMobileKey(credential, operation, t, out),
+    );
+  }
+
+  /** Model fidelity: a sync bundle handed to the lock decoded (a hub's or a phone's push). */
+  applyBundle(lock: string, bundle: SyncBundle): Result<number> {
+    return this.#run(this.#lock(lock), (l, t, out) => l.applyBundle(bundle, t, out));
+  }
+
+  /** Full fidelity: a sealed sync bundle pushed to the lock. */
+  pushSealedBundle(lock: string, sealed: Uint8Array): Result<number> {
+    return this.#run(this.#lock(lock), (l, t, out) => l.pushSealedBundle(sealed, t, out));
+  }
+
+  /**
+   * Arms a flash fault on the lock (`firmware-sim/flash.ts`): a power cut at its Nth write from
+   * now (`atWrite` counts from the store's opening; use `lock(id).flash.writes + n`), which is a
+   * power loss at that moment, or a write that fails verification.
+   */
+  injectFlashFault(lock: string, fault: FlashFault): void {
+    this.#lock(lock).lock.injectFlashFault(fault);
+  }
+
+  /**
+   * Runs `call` on the lock at world time and applies the effects it wrote: the hook transports
+   * (the virtual radio, bleno) use to deliver connections and writes.
+   */
+  withLock<T>(lock: string, call: (firmware: Lock, now: number, out: Effects) => T): T {
+    return this.#run(this.#lock(lock), call);
+  }
+
   /** Runs the world `ms` forward. */
   advance(ms: number): void {
     this.scheduler.runUntil(this.now() + ms);
@@ -377,50 +498,57 @@ export class World {
     return lock;
   }
 
-  #batteryLock(id: string): Extract<Device, { readonly config: BatteryLockConfig }> {
-    const { device } = this.#lock(id);
-    if (device.model === 'R') throw new RangeError(`lock "${id}" has no battery`);
-    return device;
+  #batteryLock(id: string): {
+    readonly config: BatteryLockConfig;
+    readonly state: BatteryLockState;
+  } {
+    const { actuator } = this.#lock(id).lock;
+    if (actuator.model === 'R') throw new RangeError(`lock "${id}" has no battery`);
+    return actuator;
   }
 
   /** Feeds `action` to the lock's firmware; a model without it is a scenario bug. */
   #act(id: string, action: Action, arg: number): void {
-    const lock = this.#lock(id);
-    const input = lock.firmware.actions[action];
+    const hosted = this.#lock(id);
+    const input = hosted.actions[action];
     if (input === undefined) {
-      throw new RangeError(`lock "${id}" (model ${lock.device.model}) has no ${action}`);
+      throw new RangeError(`lock "${id}" (model ${hosted.lock.actuator.model}) has no ${action}`);
     }
-    this.#input(lock, input, arg);
+    this.#run(hosted, (l, t, out) => l.step(input, arg, t, out));
   }
 
-  /** Runs one firmware step at world time and applies its effects. */
-  #input(lock: HostedLock, input: number, arg: number): void {
+  /** Runs one firmware call at world time and applies its effects. */
+  #run<T>(hosted: HostedLock, call: (lock: Lock, now: number, out: Effects) => T): T {
     const out = this.#effects;
     const now = this.now();
     out.clear();
-    lock.firmware.step(input, arg, now, out);
+    const value = call(hosted.lock, now, out);
     for (let i = 0; i < out.length; i++) {
       const kind = out.a[i]!;
       switch (out.op[i]!) {
         case EFFECT.EMIT:
-          this.#log.push(eventRecord(now, lock.id, kind, out.b[i]!, out.c[i]!));
+          this.#log.push(
+            eventRecord(now, hosted.id, kind, out.b[i]!, out.c[i]!, out.idA[i], out.idB[i]),
+          );
           break;
         case EFFECT.SET_TIMER:
-          this.#cancel(lock, kind);
-          lock.timers[kind] = this.scheduler.at(out.b[i]!, lock.onTimer[kind]!);
+          this.#cancel(hosted, kind);
+          hosted.timers[kind] = this.scheduler.at(out.b[i]!, hosted.onTimer[kind]!);
           break;
         case EFFECT.CANCEL_TIMER:
-          this.#cancel(lock, kind);
+          this.#cancel(hosted, kind);
           break;
       }
     }
+    out.clear();
+    return value;
   }
 
-  #cancel(lock: HostedLock, kind: number): void {
-    const id = lock.timers[kind]!;
+  #cancel(hosted: HostedLock, kind: number): void {
+    const id = hosted.timers[kind]!;
     if (id !== 0) {
       this.scheduler.cancel(id);
-      lock.timers[kind] = 0;
+      hosted.timers[kind] = 0;
     }
   }
 }
