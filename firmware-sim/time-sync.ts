@@ -16,8 +16,9 @@
  *   the mark, below them: the cloud's clock corrects a reading that ran ahead.
  * Codes: forged `AUTH_FAILED`, another lock's `WRONG_DOOR`, replayed `REPLAY`, backwards `STALE`,
  * outside its window `NOT_YET_VALID` / `EXPIRED`, a window anchor without a phone reading
- * `SCHEMA`, a failed commit `INTERNAL` (with the flash error). A refused anchor changes nothing
- * but the spent nonce.
+ * `SCHEMA`, a failed commit `INTERNAL` (with the flash error). A refused anchor changes nothing;
+ * an authentic nonce anchor whose commit fails has still spent its nonce (the phone asks for a
+ * new status and anchor).
  *
  * No model-fidelity twin (§7): the lock-id and nonce rules live inside `verifyTimeAnchor`,
  * behind the signature check, so a path without cryptography would need a second copy of them.

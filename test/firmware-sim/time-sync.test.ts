@@ -169,6 +169,14 @@ describe('time sync: flash', () => {
     });
     expect(sync.highWaterMs).toBe(T0);
     expect(reopen(flash).highWaterMs).toBe(T0);
+
+    // A nonce anchor spends its nonce even when the commit fails: it never serves twice.
+    sync.setSessionNonce(NONCE);
+    flash.injectFault({ kind: 'write-failure', atWrite: flash.writes + 1 });
+    const anchor = nonceAnchor(T0 + HOUR);
+    expect(codeOf(sync.accept(anchor, undefined, undefined))).toBe(INTERNAL);
+    expect(codeOf(sync.accept(anchor, undefined, undefined))).toBe(REPLAY);
+    expect(sync.highWaterMs).toBe(T0);
   });
 
   it('lays out one 8-byte record and refuses a record of another size', () => {
