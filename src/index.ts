@@ -20,11 +20,35 @@ export type {
 } from './core/bulk-codes.js';
 
 export { World, DEFAULT_START } from './sim/world.js';
-export type { BatteryLockOptions, LockOptions, RLockOptions, WorldOptions } from './sim/world.js';
+export type {
+  BatteryLockOptions,
+  LockOptions,
+  LockProvisioning,
+  RLockOptions,
+  WorldOptions,
+} from './sim/world.js';
+export { Lock, LOCK_FLASH_LAYOUT } from '../firmware-sim/lock.js';
+export type { LockEnvironment, LockIdentity } from '../firmware-sim/lock.js';
+export { authorize, SINGLE_USE_VALIDITY_MS } from '../firmware-sim/access.js';
+export type {
+  AccessDecision,
+  AccessRequest,
+  AuditFields,
+  Grant,
+  Operation,
+} from '../firmware-sim/access.js';
+export { KEYPAD_LOCKOUT_MS, KEYPAD_MAX_WRONG_ENTRIES } from '../firmware-sim/keypad.js';
+export type { FlashFault, TornTail } from '../firmware-sim/flash.js';
 export { Scheduler } from './sim/scheduler.js';
 export { Random } from './sim/random.js';
 export { EVENT } from '../firmware-sim/events.js';
-export type { EventType, LockEvent, RelayState } from '../firmware-sim/events.js';
+export type {
+  EventType,
+  LockEvent,
+  PassageSource,
+  ReasonName,
+  RelayState,
+} from '../firmware-sim/events.js';
 export {
   AJAR_SECONDS,
   C2_MODEL,

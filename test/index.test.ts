@@ -58,4 +58,36 @@ describe("import from 'keyway'", () => {
       table.check(keyway.formatCode(codes[0]!, 7), now, { graceMs: keyway.graceMs(0) }),
     ).toMatchObject({ ok: true, day, slot: 5 });
   });
+
+  it('drives a World as a test author does: a lock, a sync, a mobile key, the events', () => {
+    const world = new keyway.World({ seed: 'library', start: Date.UTC(2026, 2, 2, 15) });
+    world.addLock({ id: 'unit-4b', model: 'M' });
+    const { lockId } = world.lock('unit-4b').identity;
+    const credential: keyway.Credential = {
+      id: new Uint8Array(16).fill(0xc1),
+      user: new Uint8Array(16).fill(0x05),
+      phoneKey: new Uint8Array(32).fill(0x11),
+      doors: [lockId],
+      notBefore: world.now() - 1,
+      expires: world.now() + 86_400_000,
+      epoch: 1,
+      role: 'resident',
+    };
+    const signed = keyway.signCredential(credential, world.authority.seed, world.crypto);
+    const version = world.applyBundle('unit-4b', {
+      lockId,
+      version: 1,
+      baseVersion: 0,
+      kind: 'full',
+      credentials: [signed],
+      doorcodes: [],
+    });
+    expect(version).toEqual({ ok: true, value: 1 });
+    expect(world.presentMobileKey('unit-4b', credential)).toMatchObject({ ok: true });
+    world.advance(60_000);
+    const types = world.eventsOf('unit-4b').map((event) => event.type);
+    expect(types).toEqual(
+      expect.arrayContaining(['SYNC_APPLIED', 'ACCESS', 'UNLOCKED', 'RELOCKED']),
+    );
+  });
 });
