@@ -1,12 +1,15 @@
 /**
  * bench/firmware — the simulator core (ARCHITECTURE.md §8: scheduler ≥ 5 M events/s). First part:
- * the World's scheduler (`src/sim/scheduler.ts`) against two baselines in the same process:
+ * the World's scheduler (`src/sim/scheduler.ts`: timing wheels of 1 ms buckets over the next 16 s
+ * and 8.2 s buckets over the next 9.3 h, a heap beyond) against two baselines in the same process:
  * - a binary heap of `{ time, seq, callback }` objects in a JS array, the usual way to write one;
  * - a sorted array (binary search + splice), roughly matter.js's mock clock (which even re-sorts).
- * Two workloads: "burst" schedules N timers at random times, then runs them all; "hold" keeps
+ * Workloads: "burst" schedules N timers at random times, then runs them all; "hold" keeps
  * 100 k timers pending while each event schedules the next (the classic hold model, a fleet's
- * steady state). Orders are validated against each other before anything is timed. Rates are
- * events per CPU-second of this process, best of three.
+ * steady state), with delays up to 10 s (inside the fine wheel) and up to 10 min (nearly all
+ * through the coarse wheel first). Orders are validated against each other before anything is
+ * timed, long delays and fractional times included. Rates are events per CPU-second of this
+ * process, best of three.
  *
  * Run: npm run build --silent && node dist/bench/firmware.js   (writes bench/results/firmware-<time>.json)
  */
@@ -29,6 +32,8 @@ const HOLD_SMALL = 1_000;
 /** Random delays, drawn once: up to 10 s, so a burst spans many distinct times with some ties. */
 const DELAYS = 1 << 16;
 const MAX_DELAY = 10_000;
+/** Delays scaled by this reach 10 min, past the scheduler's 16 s fine wheel. */
+const LONG = 60;
 const random = new Random('bench/firmware');
 const delays = Float64Array.from({ length: DELAYS }, () => random.int(0, MAX_DELAY));
 
@@ -160,29 +165,36 @@ function burst(queue: Queue, count: number): () => number {
   };
 }
 
-/** Hold: `pending` timers, each of which schedules its successor when it runs. */
-function hold(queue: Queue, pending: number): () => number {
+/** Hold: `pending` timers, each of which schedules its successor, `scale` × a random delay later. */
+function hold(queue: Queue, pending: number, scale = 1): () => number {
   let k = 0;
   const next: TimerCallback = (t) => {
-    queue.at(t + 1 + delays[k++ & (DELAYS - 1)]!, next);
+    queue.at(t + 1 + scale * delays[k++ & (DELAYS - 1)]!, next);
   };
-  for (let i = 0; i < pending; i++) queue.at(queue.now() + delays[k++ & (DELAYS - 1)]!, next);
-  // About a thousand events per step: `pending` events are spread over a mean delay of MAX_DELAY / 2.
-  const step = MAX_DELAY / 2 / (pending / 1000);
+  for (let i = 0; i < pending; i++) {
+    queue.at(queue.now() + scale * delays[k++ & (DELAYS - 1)]!, next);
+  }
+  // About a thousand events per step: `pending` events are spread over a mean delay of
+  // scale × MAX_DELAY / 2.
+  const step = (scale * MAX_DELAY) / 2 / (pending / 1000);
   return () => queue.runUntil(queue.now() + step);
 }
 
-/** Every implementation runs the same timers in the same order, ties included. */
+/**
+ * Every implementation runs the same timers in the same order, ties included: short and long
+ * delays (inside and past the scheduler's fine wheel), some fractional, some scheduled by callbacks.
+ */
 function validate(): void {
   const orders = [new Scheduler(), new ObjectHeap(), new SortedArray()].map((queue) => {
     const order: number[] = [];
     for (let i = 0; i < 5000; i++) {
-      queue.at(delays[i]! % 500, () => {
+      const delay = i % 4 === 0 ? delays[i]! * LONG : delays[i]! % 500;
+      queue.at(i % 7 === 0 ? delay + 0.5 : delay, () => {
         order.push(i);
         if (i % 3 === 0) queue.at(queue.now() + (delays[i + 1]! % 50), () => order.push(-i));
       });
     }
-    queue.runUntil(1000);
+    queue.runUntil(LONG * MAX_DELAY);
     return order.join();
   });
   if (orders[1] !== orders[0] || orders[2] !== orders[0]) {
@@ -207,34 +219,39 @@ function main(): void {
     holdSortedArray: rate(hold(new SortedArray(), HOLD)),
     holdSmallScheduler: best(() => rate(hold(new Scheduler(), HOLD_SMALL))),
     holdSmallObjectHeap: best(() => rate(hold(new ObjectHeap(), HOLD_SMALL))),
+    holdLongScheduler: best(() => rate(hold(new Scheduler(), HOLD, LONG))),
+    holdLongObjectHeap: best(() => rate(hold(new ObjectHeap(), HOLD, LONG))),
   };
   const m = (x: number): string => `${(x / 1e6).toFixed(2)} M/s`;
   const rows: [string, number][] = [
-    [`burst ${BURST / 1000}k: scheduler (typed-array heap)`, results.burstScheduler],
+    [`burst ${BURST / 1000}k: scheduler (timing wheel)`, results.burstScheduler],
     [`burst ${BURST / 1000}k: object heap`, results.burstObjectHeap],
     [`burst ${BURST / 10_000}k: sorted array`, results.burstSortedArray],
-    [`hold ${HOLD / 1000}k pending: scheduler (typed-array heap)`, results.holdScheduler],
+    [`hold ${HOLD / 1000}k pending: scheduler (timing wheel)`, results.holdScheduler],
     [`hold ${HOLD / 1000}k pending: object heap`, results.holdObjectHeap],
     [`hold ${HOLD / 1000}k pending: sorted array`, results.holdSortedArray],
-    [
-      `hold ${HOLD_SMALL / 1000}k pending: scheduler (typed-array heap)`,
-      results.holdSmallScheduler,
-    ],
+    [`hold ${HOLD_SMALL / 1000}k pending: scheduler (timing wheel)`, results.holdSmallScheduler],
     [`hold ${HOLD_SMALL / 1000}k pending: object heap`, results.holdSmallObjectHeap],
+    [`hold ${HOLD / 1000}k, 10 min delays: scheduler (timing wheels)`, results.holdLongScheduler],
+    [`hold ${HOLD / 1000}k, 10 min delays: object heap`, results.holdLongObjectHeap],
   ];
-  for (const [name, value] of rows) console.log(`  ${name.padEnd(50)} ${m(value)}`);
+  for (const [name, value] of rows) console.log(`  ${name.padEnd(52)} ${m(value)}`);
   const ratios = {
     burstOverObjectHeap: results.burstScheduler / results.burstObjectHeap,
     burstOverSortedArray: results.burstScheduler / results.burstSortedArray,
     holdOverObjectHeap: results.holdScheduler / results.holdObjectHeap,
     holdOverSortedArray: results.holdScheduler / results.holdSortedArray,
     holdSmallOverObjectHeap: results.holdSmallScheduler / results.holdSmallObjectHeap,
+    holdLongOverObjectHeap: results.holdLongScheduler / results.holdLongObjectHeap,
   };
   console.log('');
   console.log(`  burst: scheduler / object heap    ${ratios.burstOverObjectHeap.toFixed(2)}×`);
   console.log(`  hold:  scheduler / object heap    ${ratios.holdOverObjectHeap.toFixed(2)}×`);
   console.log(`  hold:  scheduler / sorted array   ${ratios.holdOverSortedArray.toFixed(1)}×`);
   console.log(`  hold 1k: scheduler / object heap  ${ratios.holdSmallOverObjectHeap.toFixed(2)}×`);
+  console.log(
+    `  hold 10 min: scheduler / object heap  ${ratios.holdLongOverObjectHeap.toFixed(2)}×`,
+  );
   console.log(`  target: ≥ 5 M events/s (ARCHITECTURE.md §8)`);
 
   const dir = join(root, 'bench', 'results');
@@ -242,7 +259,7 @@ function main(): void {
   const file = join(dir, `firmware-${new Date().toISOString().replaceAll(':', '-')}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ bench: 'firmware', node: process.version, cpu: cpus()[0]?.model, cores, seconds: SECONDS, burst: BURST, hold: HOLD, holdSmall: HOLD_SMALL, maxDelayMs: MAX_DELAY, results, ratios }, null, 2)}\n`,
+    `${JSON.stringify({ bench: 'firmware', node: process.version, cpu: cpus()[0]?.model, cores, seconds: SECONDS, burst: BURST, hold: HOLD, holdSmall: HOLD_SMALL, maxDelayMs: MAX_DELAY, longMaxDelayMs: LONG * MAX_DELAY, results, ratios }, null, 2)}\n`,
   );
   console.log(`\nwrote ${file}`);
 }

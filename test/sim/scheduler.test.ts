@@ -130,92 +130,156 @@ describe('Scheduler', () => {
     expect(log).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
 
-  // A naive model: a list kept sorted by (time, seq), scanned linearly.
+  // A naive model: a list kept sorted by (time, seq), scanned linearly. `again` schedules at the
+  // time of an earlier timer (or now, if that has passed), for ties that cross the scheduler's
+  // wheels and heap.
   type Op =
     | { kind: 'at'; delay: number }
+    | { kind: 'again'; pick: number }
     | { kind: 'cancel'; pick: number }
     | { kind: 'next' }
     | { kind: 'until'; delay: number };
-  const op: fc.Arbitrary<Op> = fc.oneof(
-    {
-      weight: 5,
-      arbitrary: fc.record({ kind: fc.constant('at'), delay: fc.integer({ min: 0, max: 50 }) }),
-    },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel'), pick: fc.nat() }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('next') }) },
-    {
-      weight: 1,
-      arbitrary: fc.record({ kind: fc.constant('until'), delay: fc.integer({ min: 0, max: 30 }) }),
-    },
-  );
+  const ops = (delay: fc.Arbitrary<number>): fc.Arbitrary<Op[]> =>
+    fc.array(
+      fc.oneof(
+        { weight: 5, arbitrary: fc.record({ kind: fc.constant('at'), delay }) },
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('again'), pick: fc.nat() }) },
+        { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel'), pick: fc.nat() }) },
+        { weight: 2, arbitrary: fc.record({ kind: fc.constant('next') }) },
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('until'), delay }) },
+      ),
+      { maxLength: 300 },
+    );
+
+  /** Runs `ops` on a scheduler and on the model, checking that they agree after every step. */
+  function agreesWithModel(ops: readonly Op[], start: number, capacity: number): void {
+    const s = new Scheduler({ start, capacity });
+    const model: { time: number; label: number; id: number }[] = [];
+    const ids: number[] = [];
+    const times: number[] = [];
+    const ran: number[] = [];
+    const expected: number[] = [];
+    let modelNow = start;
+    const runModelFirst = (): void => {
+      const first = model.shift()!;
+      modelNow = first.time;
+      expected.push(first.label);
+    };
+    const schedule = (time: number): void => {
+      const label = times.length;
+      const id = s.at(time, (t) => {
+        expect(t).toBe(time);
+        expect(s.now()).toBe(time);
+        ran.push(label);
+      });
+      expect(id).toBeGreaterThan(0);
+      ids.push(id);
+      times.push(time);
+      // After every timer due no later: ties run in insertion order.
+      const at = model.findIndex((e) => e.time > time);
+      const entry = { time, label, id };
+      if (at < 0) model.push(entry);
+      else model.splice(at, 0, entry);
+    };
+    for (const o of ops) {
+      switch (o.kind) {
+        case 'at':
+          schedule(s.now() + o.delay);
+          break;
+        case 'again':
+          schedule(times.length === 0 ? s.now() : Math.max(s.now(), times[o.pick % times.length]!));
+          break;
+        case 'cancel': {
+          if (ids.length === 0) break;
+          const id = ids[o.pick % ids.length]!;
+          const at = model.findIndex((e) => e.id === id);
+          expect(s.cancel(id)).toBe(at >= 0);
+          if (at >= 0) model.splice(at, 1);
+          break;
+        }
+        case 'next':
+          expect(s.runNext()).toBe(model.length > 0);
+          if (model.length > 0) runModelFirst();
+          break;
+        case 'until': {
+          const until = s.now() + o.delay;
+          const count = s.runUntil(until);
+          let modelCount = 0;
+          while (model.length > 0 && model[0]!.time <= until) {
+            runModelFirst();
+            modelCount++;
+          }
+          modelNow = until;
+          expect(count).toBe(modelCount);
+          break;
+        }
+      }
+      expect(ran).toEqual(expected);
+      expect(s.now()).toBe(modelNow);
+      expect(s.pending).toBe(model.length);
+      expect(s.nextTime).toBe(model[0]?.time);
+    }
+    // Draining runs the rest in model order.
+    s.runUntil(Math.max(s.now(), ...model.map((e) => e.time)));
+    expect(ran).toEqual([...expected, ...model.map((e) => e.label)]);
+    expect(s.pending).toBe(0);
+  }
 
   it('agrees with a sorted-array model on random schedule / cancel / run sequences', () => {
     fc.assert(
       fc.property(
-        fc.array(op, { maxLength: 300 }),
+        ops(fc.integer({ min: 0, max: 50 })),
         fc.integer({ min: 1, max: 8 }),
-        (ops, capacity) => {
-          const s = new Scheduler({ start: 0, capacity });
-          const model: { time: number; seq: number; label: number; id: number }[] = [];
-          const ids: number[] = [];
-          const ran: number[] = [];
-          const expected: number[] = [];
-          let modelNow = 0;
-          let seq = 0;
-          const runModelFirst = (): void => {
-            const first = model.shift()!;
-            modelNow = first.time;
-            expected.push(first.label);
-          };
-          for (const o of ops) {
-            switch (o.kind) {
-              case 'at': {
-                const label = seq++;
-                const time = s.now() + o.delay;
-                const id = s.at(time, (t) => {
-                  expect(t).toBe(time);
-                  ran.push(label);
-                });
-                ids.push(id);
-                const at = model.findIndex((e) => e.time > time);
-                const entry = { time, seq: label, label, id };
-                if (at < 0) model.push(entry);
-                else model.splice(at, 0, entry);
-                break;
-              }
-              case 'cancel': {
-                if (ids.length === 0) break;
-                const id = ids[o.pick % ids.length]!;
-                const at = model.findIndex((e) => e.id === id);
-                expect(s.cancel(id)).toBe(at >= 0);
-                if (at >= 0) model.splice(at, 1);
-                break;
-              }
-              case 'next':
-                expect(s.runNext()).toBe(model.length > 0);
-                if (model.length > 0) runModelFirst();
-                break;
-              case 'until': {
-                const until = s.now() + o.delay;
-                const count = s.runUntil(until);
-                let modelCount = 0;
-                while (model.length > 0 && model[0]!.time <= until) {
-                  runModelFirst();
-                  modelCount++;
-                }
-                modelNow = until;
-                expect(count).toBe(modelCount);
-                break;
-              }
-            }
-            expect(ran).toEqual(expected);
-            expect(s.now()).toBe(modelNow);
-            expect(s.pending).toBe(model.length);
-            expect(s.nextTime).toBe(model[0]?.time);
-          }
-        },
+        (list, capacity) => agreesWithModel(list, 0, capacity),
       ),
       { numRuns: propertyRuns(200, 5_000) },
     );
+  });
+
+  // The scheduler keeps timers of the next 16 s in 1 ms buckets, of the next 9.3 h in 8.192 s
+  // buckets, and later ones in a heap: delays around and across those limits, fractional times,
+  // and starts anywhere (the World's is an epoch time).
+  const BLOCK = 8192;
+  const wideDelay = fc.oneof(
+    fc.integer({ min: 0, max: 50 }),
+    fc.integer({ min: 0, max: 3 * BLOCK }),
+    fc.integer({ min: 0, max: 2 ** 27 }),
+    fc.constantFrom(BLOCK - 1, BLOCK, 2 * BLOCK - 1, 2 * BLOCK, 4096 * BLOCK - 1, 4097 * BLOCK),
+    fc.double({ min: 0, max: 5 * BLOCK, noNaN: true }),
+  );
+  const start = fc.oneof(
+    fc.constant(0),
+    fc.integer({ min: -1e12, max: 2e12 }),
+    fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+  );
+
+  it('agrees with the model across its wheels and heap, ties and fractional times included', () => {
+    fc.assert(
+      fc.property(ops(wideDelay), start, fc.integer({ min: 1, max: 8 }), (list, from, capacity) =>
+        agreesWithModel(list, from, capacity),
+      ),
+      { numRuns: propertyRuns(300, 10_000) },
+    );
+  });
+
+  it('runs many timers far apart in order, jumping over empty time', () => {
+    const s = new Scheduler({ start: 1_767_225_600_000 });
+    const log: number[] = [];
+    const delays = [5, 8191, 8192, 16_384, 3_600_000, 33_554_432, 86_400_000, 400 * 86_400_000];
+    for (const delay of [...delays].reverse()) s.at(s.now() + delay, () => log.push(delay));
+    s.at(s.now() + 8192, () => log.push(-8192));
+    expect(s.nextTime).toBe(s.now() + 5);
+    s.runUntil(s.now() + 1000 * 86_400_000);
+    expect(log).toEqual([
+      5,
+      8191,
+      8192,
+      -8192,
+      16_384,
+      3_600_000,
+      33_554_432,
+      86_400_000,
+      400 * 86_400_000,
+    ]);
   });
 });
