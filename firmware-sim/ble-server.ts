@@ -86,6 +86,8 @@ export interface LockServices<Grant> {
   status(grant: Grant, now: number, out: Effects): Result<MessageBody<'status-response'>>;
   unlock(grant: Grant, now: number, out: Effects): CommandOutcome;
   lock(grant: Grant, now: number, out: Effects): CommandOutcome;
+  /** A manager's passage mode on or off (messages.md `passageRequest`). */
+  passage(grant: Grant, on: boolean, now: number, out: Effects): CommandOutcome;
   timeSync(
     grant: Grant,
     anchor: Uint8Array,
@@ -416,6 +418,10 @@ export class BleServer<Grant> {
         return { type: 'unlock-response', id, body: services.unlock(grant, now, out) };
       case 'lock-request':
         return { type: 'lock-response', id, body: services.lock(grant, now, out) };
+      case 'passage-request': {
+        const body = services.passage(grant, request.body.on, now, out);
+        return { type: 'passage-response', id, body };
+      }
       case 'time-sync-request': {
         const { anchor, phoneTime } = request.body;
         const body = services.timeSync(grant, anchor, phoneTime, now, out);
@@ -437,6 +443,7 @@ export class BleServer<Grant> {
       case 'time-sync-response':
       case 'sync-push-response':
       case 'audit-pull-response':
+      case 'passage-response':
       case 'error':
         return errorMessage(id, WIRE_ERRORS.UNEXPECTED);
     }

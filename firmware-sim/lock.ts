@@ -483,8 +483,16 @@ export class Lock {
     };
   }
 
-  /** Logs a decision, appends its audit record, and actuates a granted unlock. */
-  #decided(decision: AccessDecision, now: number, out: Effects): number | undefined {
+  /**
+   * Logs a decision, appends its audit record, and actuates a grant (`passageOn`: whether a
+   * granted passage command starts or ends passage mode).
+   */
+  #decided(
+    decision: AccessDecision,
+    now: number,
+    out: Effects,
+    passageOn = true,
+  ): number | undefined {
     const { audit } = decision;
     const reason = decision.ok ? 0 : decision.code;
     out.emitWithIds(
@@ -508,13 +516,19 @@ export class Lock {
       out.emit(EVENT.FLASH_WRITE_FAILED);
     }
     this.#afterFlashUse(now, out);
-    if (decision.ok && this.powered) this.#actuate(decision, now, out);
+    if (decision.ok && this.powered) this.#actuate(decision, passageOn, now, out);
     return appended.ok ? appended.value : undefined;
   }
 
-  #actuate(decision: AccessDecision & { ok: true }, now: number, out: Effects): void {
+  #actuate(
+    decision: AccessDecision & { ok: true },
+    passageOn: boolean,
+    now: number,
+    out: Effects,
+  ): void {
     const { grant } = decision;
-    const operation = grant.kind === 'mobile-key' ? grant.operation : 'unlock';
+    let operation = grant.kind === 'mobile-key' ? grant.operation : 'unlock';
+    if (operation === 'passage' && !passageOn) operation = 'lock';
     const { actuator } = this;
     const r = actuator.model === 'R';
     switch (operation) {
@@ -677,14 +691,20 @@ export class Lock {
 
   /** The firmware as the BLE server reaches it. */
   #services(): LockServices<PhoneGrant> {
-    const command = (grant: PhoneGrant, operation: Operation, now: number, out: Effects) => {
+    const command = (
+      grant: PhoneGrant,
+      operation: Operation,
+      now: number,
+      out: Effects,
+      passageOn = true,
+    ) => {
       const decision = authorize(this.#accessState(now), {
         kind: 'mobile-key',
         operation,
         credential: grant.credential,
         sessionKey: grant.sessionKey,
       });
-      const auditSeq = this.#decided(decision, now, out);
+      const auditSeq = this.#decided(decision, now, out, passageOn);
       const outcome: CommandOutcome = {
         result: decision.ok ? RESULT_OK : decision.code,
         ...(auditSeq === undefined ? {} : { auditSeq }),
@@ -713,6 +733,7 @@ export class Lock {
       },
       unlock: (grant, now, out) => command(grant, 'unlock', now, out),
       lock: (grant, now, out) => command(grant, 'lock', now, out),
+      passage: (grant, on, now, out) => command(grant, 'passage', now, out, on),
       timeSync: (_grant, anchor, phoneTime, now, out) => {
         const accepted = this.#time.accept(anchor, phoneTime, this.clockReading(now));
         if (!accepted.ok) {

@@ -127,6 +127,15 @@ const auditPullResponse = mapSchema('auditPullResponse', {
   more: required(1, bool()),
 });
 
+/**
+ * Passage mode (ARCHITECTURE.md §3 "Door schedules"): a manager holds the door unlocked (`on`)
+ * until they end it or a power loss does; the lock refuses anyone else with `FORBIDDEN`
+ * (SECURITY.md item 19).
+ */
+const passageRequest = mapSchema('passageRequest', {
+  on: required(0, bool()),
+});
+
 const errorBody = mapSchema('error', {
   code: required(0, uint({ min: 1, max: 0xff })),
 });
@@ -156,6 +165,8 @@ export const MESSAGES = {
     body: auditPullResponse,
     maxBytes: MAX_SEALED_AUDIT_UPLOAD_BYTES + 32,
   },
+  'passage-request': { code: 13, body: passageRequest, maxBytes: ENVELOPE },
+  'passage-response': { code: 14, body: commandResponse('passageResponse'), maxBytes: 48 },
   error: { code: 23, body: errorBody, maxBytes: ENVELOPE },
 } as const;
 

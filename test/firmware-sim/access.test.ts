@@ -62,8 +62,11 @@ function lockState(overrides: Partial<AccessState> = {}): AccessState {
   };
 }
 
-const key = (credential: Credential, operation: Operation = 'unlock', sessionKey = PHONE) =>
-  ({ kind: 'mobile-key', operation, credential, sessionKey }) as const;
+const key = (
+  credential: Credential,
+  operation: Operation = 'unlock',
+  sessionKey: Uint8Array = PHONE,
+) => ({ kind: 'mobile-key', operation, credential, sessionKey }) as const;
 
 describe('mobile keys', () => {
   it('grants a provisioned resident key, with the audit words of the vendor', () => {

@@ -124,6 +124,10 @@ class FakeServices implements LockServices<Grant> {
     return this.#command('lock', grant);
   }
 
+  passage(grant: Grant, on: boolean): CommandOutcome {
+    return this.#command(on ? 'passage on' : 'passage off', grant);
+  }
+
   timeSync(
     _grant: Grant,
     anchor: Uint8Array,

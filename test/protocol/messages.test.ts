@@ -179,7 +179,7 @@ describe('messages: envelope and body errors', () => {
     [
       'an unknown type',
       new Map<number, CborValue>([
-        [0, 13],
+        [0, 15],
         [1, 7],
         [2, new Map()],
       ]),

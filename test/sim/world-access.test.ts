@@ -177,6 +177,32 @@ describe('mobile keys at model fidelity', () => {
   });
 });
 
+describe('passage mode by a manager (SECURITY.md 19)', () => {
+  it('is a manager’s command: a resident is FORBIDDEN, a manager holds the door, lock ends it', () => {
+    const world = worldWith({ model: 'R' });
+    const resident = residentKey(world);
+    const manager = residentKey(world, { id: id(0xc0, 3), role: 'manager', user: id(0x05, 3) });
+    world.applyBundle('door', bundle(world, 1, { credentials: [resident.signed, manager.signed] }));
+    expect(world.presentMobileKey('door', resident.credential, 'passage')).toMatchObject({
+      code: WIRE_ERRORS.FORBIDDEN,
+    });
+    expect(world.controllerState('door').relay).toBe('locked');
+    expect(world.presentMobileKey('door', manager.credential, 'passage')).toMatchObject({
+      ok: true,
+    });
+    world.advance(HOUR);
+    expect(world.controllerState('door').relay).toBe('unlocked');
+    expect(world.presentMobileKey('door', resident.credential, 'lock')).toMatchObject({
+      ok: true,
+    });
+    expect(world.controllerState('door').relay).toBe('locked');
+    expect(world.eventsOf('door').filter((e) => e.type.startsWith('PASSAGE'))).toMatchObject([
+      { type: 'PASSAGE_STARTED', by: 'manager' },
+      { type: 'PASSAGE_ENDED', by: 'manager' },
+    ]);
+  });
+});
+
 describe('door schedules (passage mode)', () => {
   it('hold an R unlocked in the window on its own clock, and stop when the clock is lost', () => {
     const world = worldWith({ model: 'R' });
