@@ -69,7 +69,7 @@ import { keypadFlashLayout, openKeypad, pressKey } from './keypad.js';
 import type { KeypadState } from './keypad.js';
 import { R_MODEL } from './models.js';
 import type { BatteryModelId } from './models.js';
-import { rtcRead } from './rtc.js';
+import { rtcRead, rtcSetDrift } from './rtc.js';
 import type { RtcState } from './rtc.js';
 import { SyncStore, syncFlashLayout } from './sync-store.js';
 import type { CredentialReader } from './sync-store.js';
@@ -206,6 +206,15 @@ export class Lock {
 
   get powered(): boolean {
     return this.actuator.model !== 'R' || this.actuator.state.powered;
+  }
+
+  /**
+   * The RTC crystal's drift changes to `ppm` from `now` on (temperature, ageing; a fault for
+   * scenarios): the reading stays continuous, later readings run fast or slow by it.
+   */
+  setClockDrift(ppm: number, now: number): void {
+    const { state } = this.actuator;
+    state.rtc = rtcSetDrift(state.rtc, now, ppm);
   }
 
   /** The RTC's reading at `now`, `undefined` while invalid. */
@@ -672,11 +681,19 @@ export class Lock {
 
   readonly #links = new WeakMap<BleLink, BleLink>();
 
-  /** The link as the server sees it: closes are noted so the lock can log them. */
+  /**
+   * The link as the server sees it: closes are noted so the lock can log them. Only the server
+   * that took the link speaks on it: a power loss inside a call (a flash write cut) drops that
+   * server with the RAM, and whatever the call would still send after it never goes on the air.
+   */
   #wrap(link: BleLink): BleLink {
+    const server = this.#server;
     const wrapped: BleLink = {
-      notify: (fragment) => link.notify(fragment),
+      notify: (fragment) => {
+        if (this.#server === server) link.notify(fragment);
+      },
       close: (reason) => {
+        if (this.#server !== server) return;
         this.#closed = reason;
         link.close(reason);
       },

@@ -400,6 +400,11 @@ export class World {
     this.#act(lock, 'phoneConnection', ms);
   }
 
+  /** The lock's RTC crystal drifts by `ppm` from now on (its reading stays continuous). */
+  setClockDrift(lock: string, ppm: number): void {
+    this.#lock(lock).lock.setClockDrift(ppm, this.now());
+  }
+
   /**
    * Presses `keys` on the lock's keypad now, one after another; returns the decision of the last
    * entry they complete, if any.

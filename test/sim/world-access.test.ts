@@ -261,3 +261,16 @@ describe('determinism', () => {
     expect(run()).toBe(first);
   });
 });
+
+describe('clock drift', () => {
+  it('moves the lock’s clock away from world time until a time sync', () => {
+    const world = worldWith({ model: 'C' });
+    world.setClockDrift('door', 500);
+    world.advance(10 * DAY);
+    const lock = world.lock('door');
+    // 500 ppm of 10 days is 432 s ahead.
+    expect(lock.clockReading(world.now())! - world.now()).toBe(432_000);
+    world.syncTime('door');
+    expect(lock.clockReading(world.now())).toBe(world.now());
+  });
+});
