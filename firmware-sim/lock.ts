@@ -61,6 +61,7 @@ import { BleServer } from './ble-server.js';
 import type { BleAdvertising, BleLink, CommandOutcome, LockServices } from './ble-server.js';
 import { createController, INPUT, stepController, TIMER_KINDS } from './controller.js';
 import type { ControllerConfig, ControllerState } from './controller.js';
+import { doorConfig } from './door.js';
 import type { Effects } from './effects.js';
 import { accessCode, EVENT, PASSAGE_SOURCE_CODE } from './events.js';
 import { FLASH_ERRORS, openFlash } from './flash.js';
@@ -68,7 +69,7 @@ import type { FlashFault, FlashLayout, FlashStore } from './flash.js';
 import { keypadFlashLayout, openKeypad, pressKey } from './keypad.js';
 import type { KeypadState } from './keypad.js';
 import { R_MODEL } from './models.js';
-import type { BatteryModelId } from './models.js';
+import type { AjarSeconds, BatteryModelId, StillAjarMinutes } from './models.js';
 import { rtcRead, rtcSetDrift } from './rtc.js';
 import type { RtcState } from './rtc.js';
 import { SyncStore, syncFlashLayout } from './sync-store.js';
@@ -136,7 +137,10 @@ interface PhoneGrant {
 
 export class Lock {
   readonly identity: LockIdentity;
-  readonly actuator: ActuatorState;
+  /** The actuator: its configuration (as installed, then as synced) and its state. */
+  actuator: ActuatorState;
+  /** The configuration the lock was installed with: what a synced field left absent means. */
+  readonly #installed: Actuator;
   /** Timer kinds this lock uses: the actuator's, then the lock's own. */
   readonly timerKinds: number;
   readonly #env: LockEnvironment;
@@ -168,6 +172,7 @@ export class Lock {
   ) {
     this.identity = identity;
     this.#env = env;
+    this.#installed = actuator;
     if (actuator.model === 'R') {
       this.actuator = { ...actuator, state: createController(rtc) };
       this.#actuatorTimers = TIMER_KINDS;
@@ -420,10 +425,37 @@ export class Lock {
     this.#time = TimeSync.open(flash, { lockId, issuerKey, crypto: this.#env.crypto });
     this.#audit = AuditRing.open(flash, this.#sync.auditAck);
     this.#keypad = openKeypad({ door: lockId, flash, permanent: this.#sync.doorcodes });
+    this.#configure();
     this.#dayTable = undefined;
     this.#lastTimeSync = NaN;
     this.#passageBySchedule = false;
     this.#nonce = undefined;
+  }
+
+  /**
+   * The synced door configuration (§3, `relockSeconds`, Door State Notification timing) over the
+   * installed one; it takes effect from the next unlock or door opening.
+   */
+  #configure(): void {
+    const { ajarSeconds, stillAjarMinutes, relockSeconds } = this.#sync.config;
+    const installed = this.#installed;
+    const actuator = this.actuator;
+    if (installed.model === 'R' && actuator.model === 'R') {
+      const base = installed.config;
+      const door =
+        ajarSeconds === undefined && stillAjarMinutes === undefined
+          ? base.door
+          : doorConfig(
+              ajarSeconds ?? ((base.door.ajarMs / 1_000) as AjarSeconds),
+              stillAjarMinutes ?? ((base.door.stillAjarMs / 60_000) as StillAjarMinutes),
+            );
+      const unlockHoldMs = relockSeconds === undefined ? base.unlockHoldMs : relockSeconds * 1_000;
+      this.actuator = { ...actuator, config: { ...base, door, unlockHoldMs } };
+    } else if (installed.model !== 'R' && actuator.model !== 'R') {
+      const base = installed.config;
+      const autoRelockMs = relockSeconds === undefined ? base.autoRelockMs : relockSeconds * 1_000;
+      this.actuator = { ...actuator, config: { ...base, autoRelockMs } };
+    }
   }
 
   /** The RAM is gone: the connection, passage, the session. Flash stays as it is. */
@@ -585,6 +617,7 @@ export class Lock {
     });
     this.#dayTable = undefined;
     this.#audit.acknowledge(this.#sync.auditAck);
+    this.#configure();
     this.#evaluateSchedule(now, out);
     return ok(applied.value.version);
   }

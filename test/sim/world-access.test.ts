@@ -274,3 +274,31 @@ describe('clock drift', () => {
     expect(lock.clockReading(world.now())).toBe(world.now());
   });
 });
+
+describe('door configuration by sync', () => {
+  it('sets the Door Ajar delay and the relock time of an R from the bundle', () => {
+    const world = worldWith({ model: 'R', ajarSeconds: 90 });
+    world.applyBundle('door', bundle(world, 1, { config: { ajarSeconds: 30, relockSeconds: 8 } }));
+    world.holdDoorOpen('door', 40_000);
+    world.advance(MINUTE);
+    expect(world.eventsOf('door').filter((e) => e.type === 'DOOR_AJAR')).toMatchObject([
+      { openMs: 30_000 },
+    ]);
+    expect(world.enterCode('door', PIN)).toMatchObject({ ok: true });
+    expect(world.eventsOf('door').filter((e) => e.type === 'UNLOCKED')).toMatchObject([
+      { holdMs: 8_000 },
+    ]);
+    // A full bundle without the fields brings back the installed values.
+    world.applyBundle('door', bundle(world, 2));
+    world.advance(MINUTE);
+    world.enterCode('door', PIN);
+    expect(
+      world
+        .eventsOf('door')
+        .filter((e) => e.type === 'UNLOCKED')
+        .at(-1),
+    ).toMatchObject({
+      holdMs: 5_000,
+    });
+  });
+});
