@@ -583,3 +583,65 @@ describe('a power cut in a flash write during a request (ARCHITECTURE.md §3 "Po
     ]);
   });
 });
+
+describe('passage mode over BLE (SECURITY.md item 19)', () => {
+  it("is a manager's: a resident is FORBIDDEN, the manager holds the R's relay open and ends it", () => {
+    const { world } = worldWith('R');
+    const resident = phoneWith(world);
+    const manager = phoneWith(world, { id: GUEST_ID, user: GUEST_USER, role: 'manager' });
+    unwrap(
+      world.pushSealedBundle(
+        DOOR,
+        sealedBundle(world, 1, { credentials: [resident.signed, manager.signed] }),
+      ),
+    );
+    const residentPhone = link(world, resident);
+    unwrap(residentPhone.handshake());
+    expect(unwrap(residentPhone.request('passage-request', { on: true })).result).toBe(
+      WIRE_ERRORS.FORBIDDEN,
+    );
+    residentPhone.disconnect();
+    expect(world.controllerState(DOOR).relay).toBe('locked');
+
+    const managerPhone = link(world, manager);
+    unwrap(managerPhone.handshake());
+    expect(unwrap(managerPhone.request('passage-request', { on: true })).result).toBe(RESULT_OK);
+    managerPhone.disconnect();
+    // Held open well past any unlock's hold time, with no phone near.
+    world.advance(10 * MINUTE);
+    expect(world.controllerState(DOOR).relay).toBe('unlocked');
+    const again = link(world, manager);
+    unwrap(again.handshake());
+    expect(unwrap(again.request('passage-request', { on: false })).result).toBe(RESULT_OK);
+    expect(world.controllerState(DOOR).relay).toBe('locked');
+
+    expect(eventsOf(world, 'ACCESS', 'PASSAGE_STARTED', 'PASSAGE_ENDED')).toEqual([
+      expect.objectContaining({ type: 'ACCESS', result: 'INCORRECT', reason: 'FORBIDDEN' }),
+      expect.objectContaining({ type: 'ACCESS', result: 'SUCCESS', credential: hex(GUEST_ID) }),
+      { type: 'PASSAGE_STARTED', by: 'manager' },
+      expect.objectContaining({ type: 'ACCESS', credential: hex(GUEST_ID) }),
+      { type: 'PASSAGE_ENDED', by: 'manager' },
+    ]);
+  });
+});
+
+describe('determinism (ARCHITECTURE.md §2)', () => {
+  it('gives the same log, byte for byte, for the same seed and the same phone actions', () => {
+    const run = (): string => {
+      const { world } = worldWith('M');
+      const resident = phoneWith(world);
+      const phone = link(world, resident);
+      unwrap(phone.handshake());
+      unwrap(phone.syncPush(sealedBundle(world, 1, { credentials: [resident.signed] })));
+      unwrap(phone.request('unlock-request', {}));
+      world.advance(5 * SECOND);
+      unwrap(phone.request('audit-pull-request', { from: 0 }));
+      phone.disconnect();
+      world.advance(MINUTE);
+      return world.toJsonLines() + phone.fragments.map(hex).join('\n');
+    };
+    const first = run();
+    expect(first).toContain('"type":"BLE_DISCONNECTED"');
+    expect(run()).toBe(first);
+  });
+});

@@ -27,6 +27,7 @@ const RESPONSE_TO = {
   'status-request': 'status-response',
   'unlock-request': 'unlock-response',
   'lock-request': 'lock-response',
+  'passage-request': 'passage-response',
   'time-sync-request': 'time-sync-response',
   'sync-push-request': 'sync-push-response',
   'audit-pull-request': 'audit-pull-response',
