@@ -2,7 +2,8 @@
 // in a World: real phones (Noise XK, fragments at the MTU, refusals of protocol/spec/session.md
 // §7.1) reach firmware-sim/lock.ts through `world.withLock`, and the lock's one authorization
 // function, sync store, time sync, audit ring and actuator answer. Each scenario checks the wire
-// results, the World's event log and the audit ring (SECURITY.md items 5, 16–18, 20).
+// results, the World's event log and the audit ring (SECURITY.md items 5, 17–20, 24), and that
+// the same seed gives the same log (ARCHITECTURE.md §2).
 import { describe, expect, it } from 'vitest';
 import { WIRE_ERRORS } from '../../protocol/errors.js';
 import { openAuditUpload } from '../../protocol/formats/audit-upload.js';
@@ -442,6 +443,21 @@ describe('BLE deadlines on the World scheduler', () => {
       { t: START + handshakeTimeoutMs, lock: DOOR, type: 'BLE_DISCONNECTED', reason: 'TIMEOUT' },
     ]);
     expect(world.lock(DOOR).advertisement(world.now()).connectable).toBe(true);
+  });
+
+  it('frees a phone that leaves mid-handshake at once; its deadline then does nothing', () => {
+    const { world } = worldWith('M');
+    const phone = link(world, phoneWith(world));
+    expect(phone.connect()).toBe(true);
+    unwrap(phone.startHandshake());
+    phone.disconnect();
+    expect(world.lock(DOOR).advertisement(world.now()).connectable).toBe(true);
+    world.advance(handshakeTimeoutMs + idleTimeoutMs);
+    expect(phone.refusal).toBeUndefined();
+    expect(eventsOf(world, 'BLE_CONNECTED', 'BLE_DISCONNECTED')).toEqual([
+      { type: 'BLE_CONNECTED' },
+      { type: 'BLE_DISCONNECTED' },
+    ]);
   });
 
   it('closes an idle session at its deadline without a word, and the pack pays for it', () => {
