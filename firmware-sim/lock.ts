@@ -159,6 +159,8 @@ export class Lock {
   /** The nonce of the held connection's status, once issued. */
   #nonce: Uint8Array | undefined;
   #connectedAt = 0;
+  /** The transport's link the server holds, to drop at a power loss. */
+  #heldLink: BleLink | undefined;
   /** A close the server asked for during the current call, to log once the call returns. */
   #closed: WireErrorCode | undefined;
 
@@ -266,8 +268,10 @@ export class Lock {
       this.#sync.timeZone === undefined ? undefined : DOORCODE_DEFAULTS.digits;
     this.#keypad.table = this.#dailyTable(reading);
     const result = pressKey(this.#keypad, key, now, this.#clock(now, reading), out);
+    // A counter or first-use write cut by a power loss: the entry dies with the RAM, undecided.
+    const lost = !this.#flash.alive;
     this.#afterFlashUse(now, out);
-    if (result === undefined) return undefined;
+    if (result === undefined || lost) return undefined;
     let decision: AccessDecision;
     if (result.ok) {
       const record =
@@ -392,6 +396,7 @@ export class Lock {
       server.connect(this.#wrap(link), mtu, now, out),
     );
     if (accepted) {
+      this.#heldLink = link;
       this.#connectedAt = now;
       out.emit(EVENT.BLE_CONNECTED);
     }
@@ -462,8 +467,12 @@ export class Lock {
   #powerLost(out: Effects): void {
     const server = this.#server;
     this.#server = undefined;
+    const link = this.#heldLink;
+    this.#heldLink = undefined;
     if (server !== undefined && holdsLink(server)) {
       out.emit(EVENT.BLE_DISCONNECTED, WIRE_ERRORS.FAILED);
+      // The radio goes dark: the phone's transport sees the link drop (its supervision timeout).
+      link?.close(WIRE_ERRORS.FAILED);
     }
     out.cancelTimer(this.#actuatorTimers + LOCK_TIMER.SCHEDULE);
     out.cancelTimer(this.#actuatorTimers + LOCK_TIMER.BLE);
@@ -556,8 +565,10 @@ export class Lock {
     if (!appended.ok && appended.code === FLASH_ERRORS.WRITE_FAILED) {
       out.emit(EVENT.FLASH_WRITE_FAILED);
     }
+    // The power went during the append: the grant died with the RAM, even if the lock rebooted.
+    const lost = !this.#flash.alive;
     this.#afterFlashUse(now, out);
-    if (decision.ok && this.powered) this.#actuate(decision, passageOn, now, out);
+    if (decision.ok && !lost && this.powered) this.#actuate(decision, passageOn, now, out);
     return appended.ok ? appended.value : undefined;
   }
 
@@ -623,6 +634,8 @@ export class Lock {
   }
 
   #lockTimer(kind: number, now: number, out: Effects): void {
+    // A timer armed by a request a power cut interrupted may still fire on a dark R.
+    if (!this.powered) return;
     if (kind === LOCK_TIMER.SCHEDULE) this.#evaluateSchedule(now, out);
     else if (kind === LOCK_TIMER.BLE)
       this.#serve(now, out, (server) => server.timerFired(now, out));
@@ -704,6 +717,7 @@ export class Lock {
   }
 
   #linkEnded(reason: number, now: number, out: Effects): void {
+    this.#heldLink = undefined;
     this.#nonce = undefined;
     this.#time.setSessionNonce(undefined);
     out.emit(EVENT.BLE_DISCONNECTED, reason);

@@ -501,10 +501,12 @@ describe('a power cut on an R during a connection', () => {
 
     world.advance(SECOND);
     world.cutPower(DOOR);
-    // The radio is off: the phone's next request goes unanswered.
+    // The radio went dark: the phone's transport sees the link drop, so its next request fails.
+    world.advance(0);
+    expect(phone.closed).toBe(true);
     expect(phone.request('unlock-request', {})).toMatchObject({
       ok: false,
-      code: WIRE_ERRORS.UNEXPECTED,
+      code: WIRE_ERRORS.FAILED,
     });
     const dark = link(world, resident);
     expect(dark.connect()).toBe(false);
@@ -551,11 +553,11 @@ describe('a power cut in a flash write during a request (ARCHITECTURE.md §3 "Po
       tail: 'erased',
     });
     const notified = phone.fragments.length;
+    // The lock went dark in the write: the link dropped and not a byte went on the air after it.
     expect(phone.request('unlock-request', {})).toMatchObject({
       ok: false,
-      code: WIRE_ERRORS.UNEXPECTED,
+      code: WIRE_ERRORS.FAILED,
     });
-    // The lock went dark in the write: not a byte went on the air after it.
     expect(phone.fragments.length).toBe(notified);
     expect(world.lock(DOOR).powered).toBe(false);
     expect(world.controllerState(DOOR).relay).toBe('locked');
@@ -580,7 +582,7 @@ describe('a power cut in a flash write during a request (ARCHITECTURE.md §3 "Po
     });
     const notified = phone.fragments.length;
     const sealed = sealedBundle(world, 1, { credentials: [resident.signed] });
-    expect(phone.syncPush(sealed)).toMatchObject({ ok: false, code: WIRE_ERRORS.UNEXPECTED });
+    expect(phone.syncPush(sealed)).toMatchObject({ ok: false, code: WIRE_ERRORS.FAILED });
     expect(phone.fragments.length).toBe(notified);
     expect(world.lock(DOOR).sync.version).toBe(0);
     expect(world.lock(DOOR).powered).toBe(true);
