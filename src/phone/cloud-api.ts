@@ -1,0 +1,47 @@
+/**
+ * What the phone needs from the cloud (ARCHITECTURE.md §1: the phone reaches the cloud only
+ * through an API interface, never by importing `src/cloud`; §6 "Phone"). The in-process `Cloud`
+ * satisfies it structurally; an HTTP client will later. Every call may be synchronous or return a
+ * promise, and may throw when the network or the server fails: the phone then treats itself as
+ * offline for that call and keeps working from its cache.
+ *
+ * Everything here is opaque to the phone except what it needs to route: the door directory
+ * (which lock is which door, and the lock's Noise static key, never taken from the air —
+ * SECURITY.md item 15), the cleartext header of a sealed sync bundle (its version), and the
+ * doors a credential names (read with `peekCredential`, never trusted for access).
+ */
+/** One door of the directory. */
+export interface DoorEntry {
+  readonly doorId: string;
+  /** 16 bytes: advertised (by its 4-byte prefix and in the scan response) and in the prologue. */
+  readonly lockId: Uint8Array;
+  /** The lock's static X25519 public key, for Noise XK. */
+  readonly staticPublicKey: Uint8Array;
+  readonly model: string;
+  readonly name: string;
+}
+
+/** What `phoneSync` hands a phone: everything it needs to unlock offline. */
+export interface PhonePackage {
+  /** Signed mobile-key credentials bound to this phone's static key, by door id. */
+  readonly credentials: ReadonlyMap<string, Uint8Array>;
+  readonly directory: readonly DoorEntry[];
+  /** The newest sealed sync bundle of each lock, by lock id in lowercase hex. */
+  readonly bundles: ReadonlyMap<string, Uint8Array>;
+  /** A signed window time anchor per lock (for an offline time sync), by lock id in hex. */
+  readonly timeAnchors: ReadonlyMap<string, Uint8Array>;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+export interface PhoneCloud {
+  /**
+   * The package for the user the token names and the phone with this static public key (the
+   * cloud binds the credentials to it). Throws for an invalid token.
+   */
+  phoneSync(token: string, phoneKey: Uint8Array): MaybePromise<PhonePackage>;
+  /** A time anchor bound to `nonce`, the lock's fresh session nonce: exact and unreplayable. */
+  timeAnchor(doorId: string, nonce: Uint8Array): MaybePromise<Uint8Array>;
+  /** A sealed audit upload pulled from a lock; the cloud dedupes by lock sequence. */
+  ingestAudit(upload: Uint8Array): MaybePromise<unknown>;
+}
