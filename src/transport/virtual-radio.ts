@@ -144,8 +144,11 @@ function positive(value: number, name: string): number {
   return value;
 }
 
+const isAttMtu = (value: number): boolean =>
+  Number.isInteger(value) && value >= ATT_MTU_MIN && value <= ATT_MTU_MAX;
+
 function attMtu(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < ATT_MTU_MIN || value > ATT_MTU_MAX) {
+  if (!isAttMtu(value)) {
     throw new RangeError(`${name}: expected an ATT_MTU in ${ATT_MTU_MIN}..${ATT_MTU_MAX}`);
   }
   return value;
@@ -349,7 +352,7 @@ export class VirtualCentral implements CentralTransport {
     const end = scheduler.now() + durationMs;
     const results: ScanResult[] = [];
     const listen = (lock: PlacedLock) => (now: number) => {
-      const report = this.#report(lock, now);
+      const report = this.#report(lock);
       if (report !== undefined) {
         if (report !== 'unheard') results.push(report);
         return;
@@ -368,10 +371,10 @@ export class VirtualCentral implements CentralTransport {
   }
 
   /**
-   * What one advertising event of `lock` at `now` gives: a result, `'unheard'` for a device that
+   * What one advertising event of `lock` gives, now: a result, `'unheard'` for a device that
    * is not a keyway lock (nothing to wait for), or `undefined` when the event did not reach us.
    */
-  #report(lock: PlacedLock, now: number): ScanResult | 'unheard' | undefined {
+  #report(lock: PlacedLock): ScanResult | 'unheard' | undefined {
     const air = this.#air;
     if (!air.inRange(this.#position, lock) || !air.powered(lock) || this.#lost()) return undefined;
     const advertising = air.advertising(lock);
@@ -401,10 +404,10 @@ export class VirtualCentral implements CentralTransport {
     if (!(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
       return Promise.reject(new RangeError('connect: expected a finite timeoutMs >= 0'));
     }
-    try {
-      attMtu(mtu, 'connect: mtu');
-    } catch (error) {
-      return Promise.reject(error as RangeError);
+    if (!isAttMtu(mtu)) {
+      return Promise.reject(
+        new RangeError(`connect: expected an mtu in ${ATT_MTU_MIN}..${ATT_MTU_MAX}`),
+      );
     }
     const air = this.#air;
     const lock = air.lockAt(address);
