@@ -21,14 +21,20 @@ export interface DoorEntry {
   readonly name: string;
 }
 
-/** What `phoneSync` hands a phone: everything it needs to unlock offline. */
+/** What `phoneSync` hands a phone: everything it needs to unlock offline. Maps are keyed by lock
+ * id in lowercase hex. */
 export interface PhonePackage {
-  /** Signed mobile-key credentials bound to this phone's static key, by door id. */
-  readonly credentials: ReadonlyMap<string, Uint8Array>;
+  /** The signed mobile-key credential to present at each lock, bound to this phone's key. */
+  readonly credentialByLock: ReadonlyMap<string, Uint8Array>;
   readonly directory: readonly DoorEntry[];
-  /** The newest sealed sync bundle of each lock, by lock id in lowercase hex. */
+  /** The newest full sealed sync bundle of each lock. */
   readonly bundles: ReadonlyMap<string, Uint8Array>;
-  /** A signed window time anchor per lock (for an offline time sync), by lock id in hex. */
+  /** A smaller delta from the version the lock last acknowledged, when there is one. */
+  readonly deltas?: ReadonlyMap<
+    string,
+    { readonly baseVersion: number; readonly sealed: Uint8Array }
+  >;
+  /** A signed window time anchor per lock, for a time sync while offline. */
   readonly timeAnchors: ReadonlyMap<string, Uint8Array>;
 }
 
@@ -42,6 +48,10 @@ export interface PhoneCloud {
   phoneSync(token: string, phoneKey: Uint8Array): MaybePromise<PhonePackage>;
   /** A time anchor bound to `nonce`, the lock's fresh session nonce: exact and unreplayable. */
   timeAnchor(doorId: string, nonce: Uint8Array): MaybePromise<Uint8Array>;
-  /** A sealed audit upload pulled from a lock; the cloud dedupes by lock sequence. */
+  /**
+   * A sealed audit upload pulled from a lock; the cloud dedupes by lock sequence. Whatever it
+   * answers, the upload was delivered: one it refuses (unauthentic, unknown lock) would be refused
+   * again. Only a throw (the network) keeps it queued.
+   */
   ingestAudit(upload: Uint8Array): MaybePromise<unknown>;
 }

@@ -4,13 +4,11 @@
  * nothing the cloud changes afterwards reaches it. The phone drops the whole cache when the user
  * changes, so one resident's keys never serve the next.
  *
- * Lookups: a door by id; the credential for a door (by door id, else the first credential whose
- * doors name the lock — `peekCredential`, read for routing only, never for access); the newest
- * sealed bundle of a lock with its cleartext version (`decodeSyncBundleHeader`, so the phone pushes
- * only when the lock is behind); a lock's window time anchor.
+ * Lookups: a door by id; the credential for its lock; the bundle to push to a lock that reports
+ * version v — the delta built on v when the cloud sent one (smaller), else the newest full bundle,
+ * and only if newer than v (versions read from the cleartext header, `decodeSyncBundleHeader`);
+ * a lock's window time anchor.
  */
-import { bytesEqual } from '../../protocol/formats/common.js';
-import { peekCredential } from '../../protocol/formats/credential.js';
 import { decodeSyncBundleHeader } from '../../protocol/formats/sync-bundle.js';
 import type { DoorEntry, PhonePackage } from './cloud-api.js';
 
@@ -34,6 +32,14 @@ export interface CachedBundle {
   readonly version: number;
 }
 
+/** A sealed bundle with its header's version, if the header decodes and names `key`'s lock. */
+function cachedBundle(key: string, sealed: Uint8Array): CachedBundle | undefined {
+  const header = decodeSyncBundleHeader(sealed);
+  // A bundle whose header does not decode is one no lock would take: not worth carrying.
+  if (!header.ok || lockKey(header.value.lockId) !== key) return undefined;
+  return { sealed: sealed.slice(), version: header.value.version };
+}
+
 function copyMap(map: ReadonlyMap<string, Uint8Array>): Map<string, Uint8Array> {
   return new Map([...map].map(([key, value]) => [key, value.slice()]));
 }
@@ -45,7 +51,8 @@ export class LockCache {
   readonly fetchedAt: number;
   readonly #doors: Map<string, DoorEntry>;
   readonly #credentials: Map<string, Uint8Array>;
-  readonly #bundles: Map<string, CachedBundle>;
+  readonly #bundles = new Map<string, CachedBundle>();
+  readonly #deltas = new Map<string, CachedBundle & { readonly baseVersion: number }>();
   readonly #anchors: Map<string, Uint8Array>;
 
   constructor(token: string, pkg: PhonePackage, fetchedAt: number) {
@@ -57,14 +64,14 @@ export class LockCache {
         { ...door, lockId: door.lockId.slice(), staticPublicKey: door.staticPublicKey.slice() },
       ]),
     );
-    this.#credentials = copyMap(pkg.credentials);
-    this.#bundles = new Map();
+    this.#credentials = copyMap(pkg.credentialByLock);
     for (const [key, sealed] of pkg.bundles) {
-      const header = decodeSyncBundleHeader(sealed);
-      // A bundle whose header does not decode is one no lock would take: not worth carrying.
-      if (header.ok && lockKey(header.value.lockId) === key) {
-        this.#bundles.set(key, { sealed: sealed.slice(), version: header.value.version });
-      }
+      const bundle = cachedBundle(key, sealed);
+      if (bundle !== undefined) this.#bundles.set(key, bundle);
+    }
+    for (const [key, { baseVersion, sealed }] of pkg.deltas ?? []) {
+      const delta = cachedBundle(key, sealed);
+      if (delta !== undefined) this.#deltas.set(key, { ...delta, baseVersion });
     }
     this.#anchors = copyMap(pkg.timeAnchors);
   }
@@ -83,19 +90,18 @@ export class LockCache {
   }
 
   credential(door: DoorEntry): Uint8Array | undefined {
-    const direct = this.#credentials.get(door.doorId);
-    if (direct !== undefined) return direct;
-    for (const signed of this.#credentials.values()) {
-      const peeked = peekCredential(signed);
-      if (peeked.ok && peeked.value.doors.some((lock) => bytesEqual(lock, door.lockId))) {
-        return signed;
-      }
-    }
-    return undefined;
+    return this.#credentials.get(lockKey(door.lockId));
   }
 
-  bundle(lockId: Uint8Array): CachedBundle | undefined {
-    return this.#bundles.get(lockKey(lockId));
+  /** What to push to a lock holding `lockVersion`, or nothing if the lock is not behind. */
+  bundleFor(lockId: Uint8Array, lockVersion: number): CachedBundle | undefined {
+    const key = lockKey(lockId);
+    const delta = this.#deltas.get(key);
+    if (delta !== undefined && delta.baseVersion === lockVersion && delta.version > lockVersion) {
+      return delta;
+    }
+    const full = this.#bundles.get(key);
+    return full !== undefined && full.version > lockVersion ? full : undefined;
   }
 
   windowAnchor(lockId: Uint8Array): Uint8Array | undefined {

@@ -10,8 +10,8 @@
  * 1. scan for the door's lock (its id prefix in the advertisement), connect at ATT_MTU 247;
  * 2. Noise XK with the lock's static key from the directory, the credential in message 3;
  *    message 2 carries the lock's status (sync version, needs-update flag, audit tail, nonce);
- * 3. passive sync first, when the lock is behind: the newest cached bundle if its version is
- *    above the lock's, then a time anchor if the lock needs an update — nonce-bound from the cloud
+ * 3. passive sync first, when the lock is behind: the cached bundle newer than the lock's version
+ *    (the delta built on it when there is one, else the full bundle), then a time anchor if the lock needs an update — nonce-bound from the cloud
  *    when online, else the cached window anchor with the phone's clock. Sync before unlock means
  *    a new resident's credential and a lost clock are both fixed in the connection that needs
  *    them (issue 5 acceptance; §3 "Passive sync");
@@ -19,7 +19,8 @@
  * 5. an audit pull of every record from the lock's tail, in chunks, handed to the cloud once
  *    the link is closed (online) or queued for the next online moment; then disconnect.
  *
- * Retries: `BUSY` (the lock holds another phone, or advertises non-connectable) waits with
+ * Retries: `BUSY` (the lock holds another phone: it refuses with `BUSY`, drops the link as it is
+ * set up, or advertises non-connectable) waits with
  * exponential backoff and seeded jitter and tries again, within `maxBusyRetries`; a connection
  * that fails, times out or drops is retried up to `maxAttempts`; everything within
  * `unlockDeadlineMs`. An authentication failure, or a lock that still lacks the credential after
@@ -34,6 +35,7 @@ import { RESULT_OK, STATUS_FLAGS, syncPushChunks } from '../../protocol/messages
 import { generateKeyPair } from '../../protocol/noise/handshake-xk.js';
 import type { KeyPair } from '../../protocol/noise/handshake-xk.js';
 import { bytesEqual } from '../../protocol/formats/common.js';
+import { TransportError } from '../transport/types.js';
 import type { CentralTransport, ScanResult } from '../transport/types.js';
 import type { DoorEntry, PhoneCloud } from './cloud-api.js';
 import { LockCache } from './lock-cache.js';
@@ -134,6 +136,10 @@ const LINK_DAMAGE_CODES: readonly number[] = [
   WIRE_ERRORS.AUTH_FAILED,
   WIRE_ERRORS.REPLAY,
 ];
+
+function isDropped(error: unknown): boolean {
+  return error instanceof TransportError && error.code === 'DISCONNECTED';
+}
 
 /** Calls the cloud so that a synchronous throw becomes a rejection. */
 async function callCloud<T>(call: () => T | Promise<T>): Promise<T> {
@@ -467,6 +473,11 @@ export class Phone {
         .catch(() => undefined);
       return CANCELED;
     }
+    if (connected.kind === 'error' && isDropped(connected.error)) {
+      // The lock's stack took the link and its firmware let it go at once: the one link it
+      // holds is another phone's, and it turns away all but one waiting link (session.md §7.1).
+      return BUSY;
+    }
     if (connected.kind !== 'value') return { kind: 'transient', detail: 'connect' };
     const link = new LockLink({
       connection: connected.value,
@@ -497,12 +508,11 @@ export class Phone {
     const hello = await link.handshake(door, versions, this.staticKey, credential);
     if (!hello.ok) return linkVerdict(hello.failure);
     const status = hello.value;
-    const bundle = this.#cache?.bundle(door.lockId);
-    const pushBundle = bundle !== undefined && bundle.version > status.syncVersion;
+    const bundle = this.#cache?.bundleFor(door.lockId, status.syncVersion);
     const needsTime = !status.clockValid || (status.flags & STATUS_FLAGS.NEEDS_UPDATE) !== 0;
-    if (pushBundle || needsTime)
+    if (bundle !== undefined || needsTime)
       run.emit({ type: 'SetupSync', at: this.#transport.now(), attempt });
-    if (pushBundle) {
+    if (bundle !== undefined) {
       for (const chunk of syncPushChunks(bundle.sealed)) {
         const pushed = await link.request('sync-push-request', chunk);
         if (!pushed.ok) return linkVerdict(pushed.failure);

@@ -236,13 +236,13 @@ export class TestCloud implements PhoneCloud {
   phoneSync(token: string, phoneKey: Uint8Array): PhonePackage {
     const doors = this.grants.get(token);
     if (doors === undefined) throw new RangeError('unknown token');
-    const credentials = new Map<string, Uint8Array>();
+    const credentialByLock = new Map<string, Uint8Array>();
     const directory: DoorEntry[] = [];
     const bundles = new Map<string, Uint8Array>();
     const timeAnchors = new Map<string, Uint8Array>();
     for (const [door, grant] of doors) {
       const identity = this.world.lock(door).identity;
-      credentials.set(door, this.signed(grant, door, phoneKey));
+      credentialByLock.set(lockKey(identity.lockId), this.signed(grant, door, phoneKey));
       directory.push({
         doorId: door,
         lockId: identity.lockId,
@@ -256,7 +256,7 @@ export class TestCloud implements PhoneCloud {
       const anchor = this.windowAnchors.get(door);
       if (anchor !== undefined) timeAnchors.set(lockKey(identity.lockId), anchor);
     }
-    return { credentials, directory, bundles, timeAnchors };
+    return { credentialByLock, directory, bundles, timeAnchors };
   }
 
   /** A window anchor for `door` around world time, included in later packages. */
