@@ -9,10 +9,12 @@
  * n = 2.5, between free space (2) and an obstructed building (3 and more); σ = 2 dB. At the
  * default 30 m range that gives about −96 dBm, the sensitivity of a typical phone.
  *
- * Advertising: Core spec Vol 6 Part B §4.4.2.2.1, an advertising event every
- * `advInterval + advDelay`, advDelay pseudo-random in 0..10 ms. Event `k` of a lock is at
- * `phase + k·interval + delay(k)`, its delay a hash of the lock's salt and `k`, so every scanner
- * sees the same events without the radio keeping a timer per lock.
+ * Advertising: Core spec Vol 6 Part B §4.4.2.2.1, consecutive advertising events are
+ * `advInterval + advDelay` apart, advDelay pseudo-random in 0..10 ms. So that every scanner sees
+ * the same events without the radio keeping a timer per lock, event `k` is computed, not drawn
+ * in turn: `phase + k·(advInterval + 5) + jitter(k)`, the jitter a hash of the lock's salt and
+ * `k` in −2..2 ms. Gaps then stay within the spec's `advInterval + 0..10 ms`, 5 ms over the
+ * interval on average as with a uniform advDelay.
  */
 
 /** A device's place, metres on the floor plan. */
@@ -82,26 +84,37 @@ export interface AdvertisingSchedule {
   readonly salt: number;
 }
 
-/** A 32-bit mix (the MurmurHash3 finalizer) of `salt` and `k`: advDelay of event `k`. */
-function advDelay(salt: number, k: number): number {
+/** advDelay's mean (0..10 ms uniform), the part of it every event gets. */
+const MEAN_ADV_DELAY_MS = ADV_DELAY_MAX_MS / 2;
+/** The rest, ± per event: two jitters apart never exceed the mean, so no gap falls short. */
+const ADV_JITTER_MS = Math.floor(ADV_DELAY_MAX_MS / 4);
+
+/** A 32-bit mix (the MurmurHash3 finalizer) of `salt` and `k`: event `k`'s jitter. */
+function advJitter(salt: number, k: number): number {
   let h = (salt ^ Math.imul(k, 0x9e3779b1)) >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   h = (h ^ (h >>> 16)) >>> 0;
-  return h % (ADV_DELAY_MAX_MS + 1);
+  return (h % (2 * ADV_JITTER_MS + 1)) - ADV_JITTER_MS;
+}
+
+/** The mean time between a lock's advertising events. */
+function advPeriod(schedule: AdvertisingSchedule): number {
+  return schedule.intervalMs + MEAN_ADV_DELAY_MS;
 }
 
 /** The time of advertising event `k`. */
-function eventTime(schedule: AdvertisingSchedule, k: number): number {
-  return schedule.phase + k * schedule.intervalMs + advDelay(schedule.salt, k);
+export function advertisingEventTime(schedule: AdvertisingSchedule, k: number): number {
+  return schedule.phase + k * advPeriod(schedule) + advJitter(schedule.salt, k);
 }
 
 /** The first advertising event after `t` (one at `t` itself has gone by). */
 export function advertisingEventAfter(schedule: AdvertisingSchedule, t: number): number {
-  // Delays are below the interval, so the event is k's or one of the next two.
-  let k = Math.floor((t - schedule.phase - ADV_DELAY_MAX_MS) / schedule.intervalMs);
-  let time = eventTime(schedule, k);
-  while (time <= t) time = eventTime(schedule, ++k);
+  // Event k is within the jitter of its mean time, so this k is before `t`, and the answer is
+  // one of the next two.
+  let k = Math.floor((t - schedule.phase - ADV_JITTER_MS) / advPeriod(schedule));
+  let time = advertisingEventTime(schedule, k);
+  while (time <= t) time = advertisingEventTime(schedule, ++k);
   return time;
 }
 
