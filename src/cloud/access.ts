@@ -27,7 +27,14 @@ import { X25519_KEY_BYTES } from '../../protocol/crypto/provider.js';
 import { MAX_BUNDLE_CREDENTIALS } from '../../protocol/formats/sync-bundle.js';
 import type { WeeklyWindow } from '../../protocol/formats/common.js';
 import { CloudError } from './errors.js';
-import { assertBytes, assertName, assertSchema, assertString, assertTime } from './context.js';
+import {
+  assertBytes,
+  assertName,
+  assertOptions,
+  assertSchema,
+  assertString,
+  assertTime,
+} from './context.js';
 import type { CloudContext } from './context.js';
 import { fromHex, newId, toHex } from './ids.js';
 import { coveredDoors, shareLive } from './revocation.js';
@@ -170,6 +177,7 @@ export class AccessAuthority {
     const ctx = this.#ctx;
     const now = ctx.now();
     assertString(keyId, 'keyId');
+    assertOptions(options);
     const key = ctx.repo.keys.get(keyId);
     if (key === undefined) throw new CloudError('NOT_FOUND', 'keyId', 'no such key');
     const user = ctx.activeUser(userId);

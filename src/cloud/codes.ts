@@ -14,7 +14,7 @@
 import { assertDayLabel } from '../../protocol/doorcode/day-label.js';
 import { MAX_BUNDLE_DOORCODES } from '../../protocol/formats/sync-bundle.js';
 import { CloudError } from './errors.js';
-import { assertTime } from './context.js';
+import { assertOptions, assertTime } from './context.js';
 import type { CloudContext } from './context.js';
 import type { DayCodeCache } from './doorcodes.js';
 import { assignableDays, chooseSlot, drawPermanentPin, slotKind } from './doorcodes.js';
@@ -71,6 +71,7 @@ export class CodeAuthority {
     const now = ctx.now();
     const door = ctx.door(doorId);
     const user = ctx.activeUser(userId);
+    assertOptions(options);
     this.#assertGuestCovers(user, door.id, now);
     if (options.notBefore !== undefined) assertTime(options.notBefore, 'options.notBefore');
     if (options.expires !== undefined) {
@@ -113,6 +114,7 @@ export class CodeAuthority {
     const now = ctx.now();
     const door = ctx.door(doorId);
     const user = ctx.activeUser(userId);
+    assertOptions(options);
     this.#assertGuestCovers(user, door.id, now);
     const days = assignableDays(now, ctx.property.timeZone);
     const day = options.day ?? days[1]!;

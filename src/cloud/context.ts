@@ -110,3 +110,13 @@ export function assertSchema<F extends MapSchema['fields']>(
     throw error;
   }
 }
+
+/** An options argument: absent, or an object. */
+export function assertOptions(value: unknown, field = 'options'): void {
+  if (
+    value !== undefined &&
+    (typeof value !== 'object' || value === null || Array.isArray(value))
+  ) {
+    throw new CloudError('INVALID', field, 'expected an object');
+  }
+}

@@ -31,7 +31,7 @@ import {
   stateAdds,
 } from './bundles.js';
 import { CloudError } from './errors.js';
-import { assertBytes, assertTime } from './context.js';
+import { assertBytes, assertOptions, assertTime } from './context.js';
 import type { CloudContext } from './context.js';
 import { toHex } from './ids.js';
 import type { AuditEntry, BundleRecord, DoorModel, DoorRecord } from './repository.js';
@@ -141,6 +141,7 @@ export class SyncAuthority {
    * otherwise the full bundle.
    */
   bundleFor(doorId: string, options: { readonly baseVersion?: number } = {}): BundleOffer {
+    assertOptions(options);
     const newest = this.refresh(doorId);
     const door = this.#ctx.door(doorId);
     if (options.baseVersion !== undefined) {
@@ -270,6 +271,7 @@ export class SyncAuthority {
   windowAnchor(doorId: string, options: WindowOptions = {}): Uint8Array {
     const ctx = this.#ctx;
     const door = ctx.door(doorId);
+    assertOptions(options);
     const now = ctx.now();
     const validFrom = options.validFrom ?? now;
     const validUntil = options.validUntil ?? validFrom + this.#anchorWindowMs;
@@ -285,7 +287,7 @@ export class SyncAuthority {
     );
   }
 
-  /** The package of a registered phone of an active user (module comment of `cloud.ts`). */
+  /** The package of a registered phone of an active user (`PhonePackage`). */
   phoneSync(userId: string, phoneKey: Uint8Array): PhonePackage {
     const ctx = this.#ctx;
     const now = ctx.now();

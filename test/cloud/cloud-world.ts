@@ -7,7 +7,6 @@ import { Cloud } from '../../src/cloud/cloud.js';
 import type { Door } from '../../src/cloud/cloud.js';
 import type { DoorConfig } from '../../protocol/formats/sync-bundle.js';
 import type { DoorModel } from '../../src/cloud/repository.js';
-import type { LockOptions } from '../../src/sim/world.js';
 import { World } from '../../src/sim/world.js';
 
 export const MINUTE = 60_000;
@@ -46,7 +45,7 @@ export function commission(
     model,
     wiring: 'fail-secure',
     ...door.provisioning,
-  } as LockOptions);
+  });
   return door;
 }
 
