@@ -66,13 +66,13 @@ import type { Effects } from './effects.js';
 import { accessCode, EVENT, PASSAGE_SOURCE_CODE } from './events.js';
 import { FLASH_ERRORS, openFlash } from './flash.js';
 import type { FlashFault, FlashLayout, FlashStore } from './flash.js';
-import { keypadFlashLayout, openKeypad, pressKey } from './keypad.js';
+import { keypadFlashLayout, openKeypad, pressKey, setPermanentCodes } from './keypad.js';
 import type { KeypadState } from './keypad.js';
 import { R_MODEL } from './models.js';
 import type { AjarSeconds, BatteryModelId, StillAjarMinutes } from './models.js';
 import { rtcRead, rtcSetDrift } from './rtc.js';
 import type { RtcState } from './rtc.js';
-import { SyncStore, syncFlashLayout } from './sync-store.js';
+import { SYNC_FLASH_KEY, SyncStore, syncFlashLayout } from './sync-store.js';
 import type { CredentialReader } from './sync-store.js';
 import { TimeSync, timeSyncFlashLayout } from './time-sync.js';
 import { localWeekMinute, inWeeklyWindows } from './weekly-window.js';
@@ -146,10 +146,12 @@ export class Lock {
   readonly #env: LockEnvironment;
   readonly #actuatorTimers: number;
   #flash: FlashStore;
-  #keypad!: KeypadState;
-  #sync!: SyncStore;
-  #time!: TimeSync;
-  #audit!: AuditRing;
+  // The parts kept in flash, each opened from it on first use after a boot: opening only reads,
+  // so an idle lock (never written, §8's fleet) holds none of them.
+  #keypadOpen: KeypadState | undefined;
+  #syncOpen: SyncStore | undefined;
+  #timeOpen: TimeSync | undefined;
+  #auditOpen: AuditRing | undefined;
   /** RAM only: rebuilt on demand after a boot or a sync. */
   #dayTable: DayTable | undefined;
   /** World time of the last time sync, for the §5 grace; NaN when none since boot. */
@@ -423,18 +425,41 @@ export class Lock {
 
   /** Boot: open the flash over the device and restore what was committed. */
   #boot(): void {
-    const flash = openFlash(LOCK_FLASH_LAYOUT, this.#flash.bytes);
-    const { lockId, issuerKey } = this.identity;
-    this.#flash = flash;
-    this.#sync = SyncStore.open(flash, lockId);
-    this.#time = TimeSync.open(flash, { lockId, issuerKey, crypto: this.#env.crypto });
-    this.#audit = AuditRing.open(flash, this.#sync.auditAck);
-    this.#keypad = openKeypad({ door: lockId, flash, permanent: this.#sync.doorcodes });
-    this.#configure();
+    this.#flash = openFlash(LOCK_FLASH_LAYOUT, this.#flash.device);
+    this.#syncOpen = undefined;
+    this.#timeOpen = undefined;
+    this.#auditOpen = undefined;
+    this.#keypadOpen = undefined;
+    if (this.#flash.generation(SYNC_FLASH_KEY) > 0) this.#configure();
     this.#dayTable = undefined;
     this.#lastTimeSync = NaN;
     this.#passageBySchedule = false;
     this.#nonce = undefined;
+  }
+
+  get #sync(): SyncStore {
+    return (this.#syncOpen ??= SyncStore.open(this.#flash, this.identity.lockId));
+  }
+
+  get #time(): TimeSync {
+    const { lockId, issuerKey } = this.identity;
+    return (this.#timeOpen ??= TimeSync.open(this.#flash, {
+      lockId,
+      issuerKey,
+      crypto: this.#env.crypto,
+    }));
+  }
+
+  get #audit(): AuditRing {
+    return (this.#auditOpen ??= AuditRing.open(this.#flash, this.#sync.auditAck));
+  }
+
+  get #keypad(): KeypadState {
+    return (this.#keypadOpen ??= openKeypad({
+      door: this.identity.lockId,
+      flash: this.#flash,
+      permanent: this.#sync.doorcodes,
+    }));
   }
 
   /**
@@ -621,11 +646,7 @@ export class Lock {
       return fail(applied.code, applied.detail);
     }
     out.emit(EVENT.SYNC_APPLIED, applied.value.version);
-    this.#keypad = openKeypad({
-      door: this.identity.lockId,
-      flash: this.#flash,
-      permanent: this.#sync.doorcodes,
-    });
+    if (this.#keypadOpen !== undefined) setPermanentCodes(this.#keypadOpen, this.#sync.doorcodes);
     this.#dayTable = undefined;
     this.#audit.acknowledge(this.#sync.auditAck);
     this.#configure();
@@ -726,7 +747,8 @@ export class Lock {
     }
   }
 
-  readonly #links = new WeakMap<BleLink, BleLink>();
+  /** Each transport link and the wrapper the server holds; made at the first connection. */
+  #links: WeakMap<BleLink, BleLink> | undefined;
 
   /**
    * The link as the server sees it: closes are noted so the lock can log them. Only the server
@@ -745,12 +767,12 @@ export class Lock {
         link.close(reason);
       },
     };
-    this.#links.set(link, wrapped);
+    (this.#links ??= new WeakMap()).set(link, wrapped);
     return wrapped;
   }
 
   #wrapped(link: BleLink): BleLink {
-    return this.#links.get(link) ?? link;
+    return this.#links?.get(link) ?? link;
   }
 
   /** The firmware as the BLE server reaches it. */

@@ -41,7 +41,7 @@ import { eventRecord } from '../../firmware-sim/events.js';
 import type { LockEvent } from '../../firmware-sim/events.js';
 import type { FlashFault } from '../../firmware-sim/flash.js';
 import { Lock } from '../../firmware-sim/lock.js';
-import type { Actuator, LockIdentity } from '../../firmware-sim/lock.js';
+import type { Actuator, LockEnvironment, LockIdentity } from '../../firmware-sim/lock.js';
 import type {
   AjarSeconds,
   BatteryModelId,
@@ -134,10 +134,10 @@ interface HostedLock {
   readonly lock: Lock;
   readonly actions: ActionInputs<number>;
   readonly timerFired: number;
-  /** The pending scheduler timer per timer kind; 0 when none (a `TimerId` is never 0). */
+  /** The pending scheduler timer per timer kind; 0 or absent when none (ids are never 0). */
   readonly timers: TimerId[];
-  /** One callback per timer kind, made once. */
-  readonly onTimer: readonly TimerCallback[];
+  /** One callback per timer kind, made at the kind's first use and kept. */
+  readonly onTimer: TimerCallback[];
 }
 
 const R_ACTIONS: ActionInputs<ControllerInput> = {
@@ -181,6 +181,55 @@ function batteryActions(config: BatteryLockConfig): ActionInputs<BatteryLockInpu
 }
 
 export const DEFAULT_START = Date.UTC(2026, 0, 1);
+
+/**
+ * A lock's identity from its options, or drawn from the World's seed and the lock's name. The
+ * drawn values are made on first use (a stream forked by label is the same whenever it is
+ * forked), and the getters live on the prototype, so an idle lock of a large fleet holds its id
+ * and little else (§8: ≤ 2 KiB per idle lock).
+ */
+class DrawnIdentity implements LockIdentity {
+  readonly lockId: Uint8Array;
+  readonly #world: World;
+  readonly #name: string;
+  #lockSecret: Uint8Array | undefined;
+  #doorKey: Uint8Array | undefined;
+  #staticKey: KeyPair | undefined;
+  readonly #issuerKey: Uint8Array | undefined;
+
+  constructor(world: World, options: LockOptions) {
+    this.#world = world;
+    this.#name = options.id;
+    this.lockId = options.lockId ?? this.#draw('id', 16);
+    this.#lockSecret = options.lockSecret;
+    this.#doorKey = options.doorKey;
+    this.#staticKey = options.staticKey;
+    this.#issuerKey = options.issuerKey;
+  }
+
+  get lockSecret(): Uint8Array {
+    return (this.#lockSecret ??= this.#draw('secret', 32));
+  }
+
+  get doorKey(): Uint8Array {
+    return (this.#doorKey ??= this.#draw('door-key', 32));
+  }
+
+  get issuerKey(): Uint8Array {
+    return this.#issuerKey ?? this.#world.authority.publicKey;
+  }
+
+  /** Made on first use: a fleet at model fidelity never needs one. */
+  get staticKey(): KeyPair {
+    return (this.#staticKey ??= generateKeyPair(
+      createNobleCrypto((n) => this.#draw('static-key', n)),
+    ));
+  }
+
+  #draw(what: string, length: number): Uint8Array {
+    return this.#world.random.fork(`lock:${this.#name}`).fork(what).bytes(length);
+  }
+}
 const KEY_ENTER = '#';
 
 export class World {
@@ -189,7 +238,8 @@ export class World {
   readonly random: Random;
   /** The locks' crypto (full fidelity), on randomness forked from the seed. */
   readonly crypto: CryptoProvider;
-  readonly #deriver: DayCodesDeriver;
+  /** What every lock of this World runs on: one object, shared. */
+  readonly #env: LockEnvironment;
   readonly #locks = new Map<string, HostedLock>();
   readonly #log: LockEvent[] = [];
   readonly #effects = new Effects();
@@ -201,7 +251,12 @@ export class World {
     const cryptoRandom = this.random.fork('crypto').bytes;
     this.crypto =
       options.crypto === 'noble' ? createNobleCrypto(cryptoRandom) : createNodeCrypto(cryptoRandom);
-    this.#deriver = options.deriver ?? referenceDayCodes;
+    const crypto = this.crypto;
+    this.#env = {
+      crypto,
+      deriver: options.deriver ?? referenceDayCodes,
+      random: (n) => crypto.randomBytes(n),
+    };
   }
 
   now(): number {
@@ -244,48 +299,21 @@ export class World {
       timerFired = BATTERY_LOCK_INPUT.TIMER_FIRED;
     }
     const percent = options.model === 'R' ? 100 : (options.batteryPercent ?? 100);
-    const lock = new Lock(
-      actuator,
-      this.#identity(options),
-      rtc,
-      percent,
-      { crypto: this.crypto, deriver: this.#deriver, random: (n) => this.crypto.randomBytes(n) },
-      now,
-    );
-    const timers = new Array<TimerId>(lock.timerKinds).fill(0);
-    const onTimer: TimerCallback[] = [];
-    const hosted: HostedLock = { id: options.id, lock, actions, timerFired, timers, onTimer };
-    for (let kind = 0; kind < lock.timerKinds; kind++) {
-      onTimer.push(() => {
-        timers[kind] = 0;
-        this.#run(hosted, (l, t, out) => l.step(timerFired, kind, t, out));
-      });
-    }
+    const lock = new Lock(actuator, this.#identity(options), rtc, percent, this.#env, now);
+    const hosted: HostedLock = {
+      id: options.id,
+      lock,
+      actions,
+      timerFired,
+      timers: [],
+      onTimer: [],
+    };
     this.#locks.set(options.id, hosted);
   }
 
-  /** The identity of a new lock: the options' values, else drawn from the seed and its name. */
+  /** The identity of a new lock: the options' values, else drawn (`DrawnIdentity`). */
   #identity(options: LockOptions): LockIdentity {
-    const draw = this.random.fork(`lock:${options.id}`);
-    const lockId = options.lockId ?? draw.bytes(16);
-    const lockSecret = options.lockSecret ?? draw.bytes(32);
-    const doorKey = options.doorKey ?? draw.bytes(32);
-    const keySeed = draw.fork('static-key');
-    let staticKey = options.staticKey;
-    const authorityKey = (): Uint8Array => this.authority.publicKey;
-    return {
-      lockId,
-      lockSecret,
-      doorKey,
-      get issuerKey() {
-        return options.issuerKey ?? authorityKey();
-      },
-      // Made on first use: a fleet at model fidelity never needs one.
-      get staticKey() {
-        staticKey ??= generateKeyPair(createNobleCrypto(keySeed.bytes));
-        return staticKey;
-      },
-    };
+    return new DrawnIdentity(this, options);
   }
 
   /** The lock ids, in the order they were added. */
@@ -538,7 +566,7 @@ export class World {
           break;
         case EFFECT.SET_TIMER:
           this.#cancel(hosted, kind);
-          hosted.timers[kind] = this.scheduler.at(out.b[i]!, hosted.onTimer[kind]!);
+          hosted.timers[kind] = this.scheduler.at(out.b[i]!, this.#timerCallback(hosted, kind));
           break;
         case EFFECT.CANCEL_TIMER:
           this.#cancel(hosted, kind);
@@ -549,8 +577,15 @@ export class World {
     return value;
   }
 
+  #timerCallback(hosted: HostedLock, kind: number): TimerCallback {
+    return (hosted.onTimer[kind] ??= () => {
+      hosted.timers[kind] = 0;
+      this.#run(hosted, (l, t, out) => l.step(hosted.timerFired, kind, t, out));
+    });
+  }
+
   #cancel(hosted: HostedLock, kind: number): void {
-    const id = hosted.timers[kind]!;
+    const id = hosted.timers[kind] ?? 0;
     if (id !== 0) {
       this.scheduler.cancel(id);
       hosted.timers[kind] = 0;
