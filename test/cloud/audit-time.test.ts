@@ -11,6 +11,7 @@ import { verifyCredential } from '../../protocol/formats/credential.js';
 import { openFlash } from '../../firmware-sim/flash.js';
 import { TimeSync, timeSyncFlashLayout } from '../../firmware-sim/time-sync.js';
 import { advanceAudit } from '../../src/cloud/audit-ingest.js';
+import type { PhoneCloud } from '../../src/phone/cloud-api.js';
 import type { Door } from '../../src/cloud/cloud.js';
 import { commission, HOUR, outcome, phoneKey, present, setup, sync } from './cloud-world.js';
 import type { Setup } from './cloud-world.js';
@@ -209,6 +210,9 @@ describe('phone packages', () => {
     expect(sync(s, unit.id).ok).toBe(true);
     cloud.createPermanentCode(unit.id, user.id);
 
+    // The phone reaches the cloud through its own interface, which the Cloud satisfies as it is.
+    const api: PhoneCloud = cloud;
+    expect(api.timeAnchor(unit.id, new Uint8Array(16))).toBeInstanceOf(Uint8Array);
     const pkg = cloud.phoneSync(user.id, phone);
     expect(pkg.issuerKey).toEqual(cloud.authorityPublicKey);
     expect(pkg.directory.map((d) => [d.name, d.lockIdHex, d.staticPublicKey])).toEqual([
