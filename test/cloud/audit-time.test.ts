@@ -115,6 +115,8 @@ describe('audit ingest', () => {
       progress: { ack: 7, overflow: 3, lost: 3 },
       lost: 3,
     });
+    // Drops are the oldest records, below the upload's first sequence: never past it.
+    expect(advanceAudit(progress, upload(2, 3), (s) => held.has(s)).progress.ack).toBe(2);
     // Overflow already counted before does not let a later upload skip anything.
     const after = { ack: 2, overflow: 3, lost: 0 };
     expect(advanceAudit(after, upload(5, 3), (s) => held.has(s)).progress.ack).toBe(2);
