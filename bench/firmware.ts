@@ -11,15 +11,30 @@
  * timed, long delays and fractional times included. Rates are events per CPU-second of this
  * process, best of three.
  *
+ *
+ * Second part, the firmware in a World (§8: ≤ 2 KiB heap per idle lock with 100 k locks):
+ * - firmware events per CPU-second: a building of 1,000 locks (R, M, C, C2) at model fidelity,
+ *   each step one access (a permanent code, a wrong code, a mobile key) or a door cycle at a
+ *   random lock, the clock advancing between steps; counted are the typed events logged and the
+ *   firmware steps run (inputs and timers), against the bare scheduler's hold rate of the same run;
+ * - heap per idle lock: 100 k commissioned, never-used locks added to one World, heap measured
+ *   after full garbage collections, against the heap of one `{ id }` object per lock.
+ *
  * Run: npm run build --silent && node dist/bench/firmware.js   (writes bench/results/firmware-<time>.json)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Credential } from '../protocol/formats/credential.js';
+import { signCredential } from '../protocol/formats/credential.js';
 import type { TimerCallback } from '../firmware-sim/time.js';
 import { Random } from '../src/sim/random.js';
 import { Scheduler } from '../src/sim/scheduler.js';
+import { World } from '../src/sim/world.js';
+import type { LockOptions } from '../src/sim/world.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package root: this file runs from dist/bench/. */
@@ -202,6 +217,134 @@ function validate(): void {
   }
 }
 
+const BUILDING_LOCKS = 1_000;
+const FLEET = 100_000;
+const PIN = '4815162';
+
+/** The model of lock `i` of a building or fleet: one R in four, the rest M, C, C2. */
+function lockOptions(i: number): LockOptions {
+  const id = `lock-${i}`;
+  switch (i % 4) {
+    case 0:
+      return { id, model: 'R', wiring: i % 8 === 0 ? 'fail-secure' : 'fail-safe' };
+    case 1:
+      return { id, model: 'M' };
+    case 2:
+      return { id, model: 'C' };
+    default:
+      return { id, model: 'C2' };
+  }
+}
+
+/** A synced building: every lock has one resident key and one permanent code. */
+function building(): { world: World; keys: Credential[] } {
+  const world = new World({ seed: 'bench/firmware building' });
+  const keys: Credential[] = [];
+  for (let i = 0; i < BUILDING_LOCKS; i++) {
+    const options = lockOptions(i);
+    world.addLock(options);
+    const { lockId } = world.lock(options.id).identity;
+    const credential: Credential = {
+      id: Uint8Array.from({ length: 16 }, (_, j) => (j < 4 ? (i >>> (8 * j)) & 0xff : 0xc0)),
+      user: new Uint8Array(16).fill(i & 0xff),
+      phoneKey: new Uint8Array(32).fill(0x11),
+      doors: [lockId],
+      notBefore: world.now() - 1,
+      expires: world.now() + 10 * 365 * 86_400_000,
+      epoch: 1,
+      role: 'resident',
+    };
+    const signed = signCredential(credential, world.authority.seed, world.crypto);
+    const user = credential.user;
+    world.applyBundle(options.id, {
+      lockId,
+      version: 1,
+      baseVersion: 0,
+      kind: 'full',
+      credentials: [signed],
+      doorcodes: [{ door: lockId, id: credential.id, pin: PIN, user }],
+      timeZone: 'America/New_York',
+    });
+    keys.push(credential);
+  }
+  return { world, keys };
+}
+
+/** One batch of building traffic: returns the firmware steps it ran. */
+function traffic(world: World, keys: readonly Credential[], pick: Random): () => number {
+  return () => {
+    const executedBefore = world.scheduler.executed;
+    let inputs = 0;
+    for (let step = 0; step < 1_000; step++) {
+      const i = pick.int(0, BUILDING_LOCKS - 1);
+      const id = `lock-${i}`;
+      switch (pick.int(0, 3)) {
+        case 0:
+          world.enterCode(id, PIN);
+          inputs += 7;
+          break;
+        case 1:
+          world.enterCode(id, '0000000');
+          inputs += 7;
+          break;
+        case 2:
+          world.presentMobileKey(id, keys[i]!);
+          inputs += 1;
+          break;
+        default:
+          if (i % 4 === 0) {
+            world.holdDoorOpen(id, pick.int(1_000, 120_000));
+            inputs += 1;
+          } else {
+            world.presentMobileKey(id, keys[i]!, 'lock');
+            inputs += 1;
+          }
+      }
+      world.advance(pick.int(0, 30_000));
+    }
+    return inputs + (world.scheduler.executed - executedBefore);
+  };
+}
+
+/** Firmware steps and logged events per CPU-second of building traffic. */
+function firmwareRates(): { stepsPerSecond: number; eventsPerSecond: number } {
+  const { world, keys } = building();
+  const pick = new Random('bench/firmware traffic');
+  const batch = traffic(world, keys, pick);
+  for (let i = 0; i < 3; i++) batch();
+  const eventsBefore = world.events().length;
+  let steps = 0;
+  const start = cpuSeconds();
+  while (cpuSeconds() - start < SECONDS * 2) steps += batch();
+  const elapsed = cpuSeconds() - start;
+  return {
+    stepsPerSecond: steps / elapsed,
+    eventsPerSecond: (world.events().length - eventsBefore) / elapsed,
+  };
+}
+
+/** Heap bytes per idle lock with `FLEET` locks in one World, and per `{ id }` object. */
+function heapPerIdleLock(): { lock: number; baseline: number } {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heap = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const world = new World({ seed: 'bench/firmware fleet' });
+  const before = heap();
+  for (let i = 0; i < FLEET; i++) world.addLock(lockOptions(i));
+  const lock = (heap() - before) / FLEET;
+  const baselineBefore = heap();
+  const ids: { id: string }[] = [];
+  for (let i = 0; i < FLEET; i++) ids.push({ id: `lock-${i}` });
+  const baseline = (heap() - baselineBefore) / FLEET;
+  // Both stay alive until measured.
+  if (world.lockIds().length !== ids.length) throw new Error('fleet lost a lock');
+  return { lock, baseline };
+}
+
 function main(): void {
   validate();
   const cores = availableParallelism();
@@ -254,12 +397,28 @@ function main(): void {
   );
   console.log(`  target: ≥ 5 M events/s (ARCHITECTURE.md §8)`);
 
+  console.log(`\nfirmware in a World: ${BUILDING_LOCKS} locks at model fidelity`);
+  const firmware = firmwareRates();
+  console.log(`  firmware steps (inputs and timers)      ${m(firmware.stepsPerSecond)}`);
+  console.log(`  typed events logged                     ${m(firmware.eventsPerSecond)}`);
+  console.log(
+    `  scheduler hold 1k / firmware steps      ${(results.holdSmallScheduler / firmware.stepsPerSecond).toFixed(1)}× (the firmware's cost per step over a bare timer)`,
+  );
+  const fleet = heapPerIdleLock();
+  console.log(`\nheap per idle lock, ${FLEET / 1000}k locks in one World`);
+  console.log(`  per lock                                ${fleet.lock.toFixed(0)} bytes`);
+  console.log(`  per { id } object (baseline)            ${fleet.baseline.toFixed(0)} bytes`);
+  console.log(
+    `  lock / baseline                         ${(fleet.lock / fleet.baseline).toFixed(1)}×`,
+  );
+  console.log(`  target: ≤ 2,048 bytes (ARCHITECTURE.md §8)`);
+
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `firmware-${new Date().toISOString().replaceAll(':', '-')}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ bench: 'firmware', node: process.version, cpu: cpus()[0]?.model, cores, seconds: SECONDS, burst: BURST, hold: HOLD, holdSmall: HOLD_SMALL, maxDelayMs: MAX_DELAY, longMaxDelayMs: LONG * MAX_DELAY, results, ratios }, null, 2)}\n`,
+    `${JSON.stringify({ bench: 'firmware', node: process.version, cpu: cpus()[0]?.model, cores, seconds: SECONDS, burst: BURST, hold: HOLD, holdSmall: HOLD_SMALL, maxDelayMs: MAX_DELAY, longMaxDelayMs: LONG * MAX_DELAY, results, ratios, firmware, fleet }, null, 2)}\n`,
   );
   console.log(`\nwrote ${file}`);
 }
