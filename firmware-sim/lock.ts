@@ -680,11 +680,11 @@ export class Lock {
     const r = this.actuator.model === 'R';
     if (active && !this.#passageBySchedule) {
       this.#passageBySchedule = true;
-      this.#scheduledAudit('SCHEDULED_UNLOCK', reading, out);
+      if (!this.#scheduledAudit('SCHEDULED_UNLOCK', reading, now, out)) return;
       this.step(r ? INPUT.PASSAGE_START : BATTERY_LOCK_INPUT.PASSAGE_START, 0, now, out);
     } else if (!active && this.#passageBySchedule) {
       this.#passageBySchedule = false;
-      this.#scheduledAudit('SCHEDULED_LOCK', reading, out);
+      if (!this.#scheduledAudit('SCHEDULED_LOCK', reading, now, out)) return;
       this.step(r ? INPUT.PASSAGE_END : BATTERY_LOCK_INPUT.PASSAGE_END, 0, now, out);
     }
     if (windows.length === 0 || timeZone === undefined || reading === undefined) {
@@ -697,14 +697,25 @@ export class Lock {
     );
   }
 
+  /**
+   * Appends a schedule's audit record. False when a power cut hit the write: the power is gone
+   * at that moment (the R goes dark, a battery lock reboots), so the passage change never runs.
+   */
   #scheduledAudit(
     method: 'SCHEDULED_UNLOCK' | 'SCHEDULED_LOCK',
     reading: number | undefined,
+    now: number,
     out: Effects,
-  ): void {
+  ): boolean {
     const result = method === 'SCHEDULED_LOCK' ? 'LOCK_SUCCESS' : 'SUCCESS';
     out.emitWithIds(EVENT.ACCESS, accessCode(method, result), 0, undefined, undefined);
-    this.#audit.append({ time: reading, method, result });
+    const appended = this.#audit.append({ time: reading, method, result });
+    if (!appended.ok && appended.code === FLASH_ERRORS.WRITE_FAILED) {
+      out.emit(EVENT.FLASH_WRITE_FAILED);
+    }
+    if (this.#flash.alive) return true;
+    this.#afterFlashUse(now, out);
+    return false;
   }
 
   #lowBattery(now: number): boolean {
