@@ -67,3 +67,30 @@ export type {
   RelayWiring,
 } from '../firmware-sim/models.js';
 export type { Clock, TimerCallback, TimerId, Timers } from '../firmware-sim/time.js';
+
+export { Cloud } from './cloud/cloud.js';
+export type { CloudOptions, Door, NewDoor } from './cloud/cloud.js';
+export { CloudError, CLOUD_ERROR_CODES } from './cloud/errors.js';
+export type { CloudErrorCode } from './cloud/errors.js';
+export { Phone, DEFAULT_PHONE_TIMING } from './phone/phone.js';
+export type { FetchLocksResult, PhoneOptions, PhoneTiming } from './phone/phone.js';
+export { UnlockRun } from './phone/unlock-events.js';
+export type { UnlockEvent, UnlockFailure, UnlockResult } from './phone/unlock-events.js';
+export type { PhoneCloud, PhonePackage } from './phone/cloud-api.js';
+export { TransportError } from './transport/types.js';
+export type {
+  CentralTransport,
+  DisconnectReason,
+  GattConnection,
+  ScanResult,
+  TransportErrorCode,
+} from './transport/types.js';
+export { RADIO_DEFAULTS, VirtualCentral, VirtualRadio } from './transport/virtual-radio.js';
+export type { Position, VirtualRadioOptions } from './transport/virtual-radio.js';
+export {
+  advanceAsync,
+  runPromise,
+  runUntilAsync,
+  sleep,
+  VirtualTimeLimitError,
+} from './sim/async.js';
