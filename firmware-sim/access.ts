@@ -56,12 +56,16 @@ export const SINGLE_USE_VALIDITY_MS = 15 * 60_000;
 /** What a mobile key asks the lock to do. */
 export type Operation = 'unlock' | 'lock' | 'passage';
 
-/** Who may do what (SECURITY.md item 19). Passage mode holds a door open for everyone. */
+/**
+ * Who may do what (SECURITY.md item 19). Passage mode holds a door open for everyone. A hub
+ * syncs the lock (bundles, clock, audit: no access decision) and may move the bolt never.
+ */
 const ALLOWED: Readonly<Record<CredentialRole, readonly Operation[]>> = {
   resident: ['unlock', 'lock'],
   guest: ['unlock', 'lock'],
   vendor: ['unlock', 'lock'],
   manager: ['unlock', 'lock', 'passage'],
+  hub: [],
 };
 
 /** The lock's clock at the moment of a decision. */

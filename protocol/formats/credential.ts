@@ -38,8 +38,12 @@ export const MAX_TIME_ZONE_BYTES = 64;
 /** The body of a credential with every field at its maximum fits. */
 export const MAX_CREDENTIAL_BODY_BYTES = 1024;
 
-/** §3: who holds the key. A guest's access depends on the resident who shared it. */
-export const CREDENTIAL_ROLES = { resident: 0, guest: 1, vendor: 2, manager: 3 } as const;
+/**
+ * §3: who holds the key. A guest's access depends on the resident who shared it. A hub's key
+ * admits the property's wired gateway to push bundles, set the clock and pull audit; it never
+ * opens a door (firmware-sim/access.ts).
+ */
+export const CREDENTIAL_ROLES = { resident: 0, guest: 1, vendor: 2, manager: 3, hub: 4 } as const;
 export type CredentialRole = keyof typeof CREDENTIAL_ROLES;
 
 export const timeZoneType = text({ min: 1, max: MAX_TIME_ZONE_BYTES });

@@ -142,6 +142,20 @@ describe('mobile keys', () => {
     expect(authorize(lockState(), key({ ...resident, role: 'manager' }, 'passage')).ok).toBe(true);
   });
 
+  it('lets a hub key do nothing to the door: unlock, lock and passage are FORBIDDEN', () => {
+    const hub: Credential = { ...resident, role: 'hub' };
+    for (const operation of ['unlock', 'lock', 'passage'] as const) {
+      expect(authorize(lockState(), key(hub, operation))).toMatchObject({
+        ok: false,
+        code: WIRE_ERRORS.FORBIDDEN,
+        audit: { result: 'INCORRECT', credential: hub.id },
+      });
+    }
+    // A lost clock changes nothing: the role is checked before time.
+    const lost = lockState({ clock: { reading: undefined, graceMs: 0 } });
+    expect(authorize(lost, key(hub))).toMatchObject({ ok: false, code: WIRE_ERRORS.FORBIDDEN });
+  });
+
   it('is exact at not-before and expiry on the lock’s clock (SECURITY.md 16)', () => {
     const at = (reading: number) =>
       authorize(lockState({ clock: { reading, graceMs: 0 } }), key(resident));
