@@ -6,11 +6,11 @@
 import {
   createCipheriv,
   createDecipheriv,
-  createHash,
   createHmac,
   createPrivateKey,
   createPublicKey,
   diffieHellman,
+  hash,
   hkdfSync,
   sign,
   verify,
@@ -20,12 +20,15 @@ import { AEAD_TAG_BYTES, SHA256_BYTES } from '../../protocol/crypto/provider.js'
 import type { CryptoProvider, RandomSource } from '../../protocol/crypto/provider.js';
 import { checkedProvider } from '../../protocol/crypto/input-checks.js';
 
-/** RFC 8410 §7 PKCS#8 and SubjectPublicKeyInfo headers that wrap a raw 32-byte key. */
-const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-
 /** Node's `hkdfSync` refuses `info` longer than this; RFC 5869 sets no such limit. */
 const NODE_HKDF_MAX_INFO_BYTES = 1024;
+
+/**
+ * Outputs up to this length are expanded with HMACs here rather than by `hkdfSync`, whose fixed
+ * cost (a secret KeyObject and a job per call) exceeds three HMACs; Noise's HKDF asks for 64 bytes
+ * eight times a handshake.
+ */
+const HMAC_HKDF_MAX_BYTES = 2 * SHA256_BYTES;
 
 /** RFC 7748 §4.1 / RFC 8032 §5.1: p = 2^255 - 19. */
 const P = 2n ** 255n - 19n;
@@ -77,18 +80,20 @@ function publicHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
+type Curve = 'X25519' | 'Ed25519';
+
 /** An imported private key and a copy of the raw bytes it was imported from. */
 interface ImportedPrivateKey {
-  readonly prefix: Buffer;
+  readonly curve: Curve;
   readonly raw: Uint8Array;
   readonly key: KeyObject;
 }
 
 /**
- * Private keys already imported, by the caller's array. Decoding PKCS #8 costs OpenSSL several
- * times a whole X25519 operation, and a handshake uses each static and ephemeral key more than
- * once. An entry is reused only while the array still holds the same bytes (a caller may wipe
- * or refill it), and it lives no longer than the caller's array.
+ * Private keys already imported, by the caller's array. A handshake uses each static and
+ * ephemeral key more than once, and an import costs about as much as an X25519 operation (OpenSSL
+ * derives the public key). An entry is reused only while the array still holds the same bytes (a
+ * caller may wipe or refill it), and it lives no longer than the caller's array.
  */
 const importedPrivateKeys = new WeakMap<Uint8Array, ImportedPrivateKey>();
 
@@ -99,29 +104,31 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return difference === 0;
 }
 
-/** Imports a raw private key; the DER copy that briefly holds the secret is wiped. */
-function importPrivateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
+/**
+ * Imports a raw private key as an RFC 8037 JWK: node hands `d` to OpenSSL as the raw key, about
+ * ten times faster than decoding PKCS #8 (OpenSSL 3's decoder dominated a whole handshake). Node
+ * requires `x` to be a string but reads only `d` for a private key, so `x` is left empty rather
+ * than computed here; the public key comes from OpenSSL (`rawPublicKey`), and the tests compare
+ * every key with @noble's. Unlike a DER buffer, the base64url text of the secret cannot be wiped:
+ * it is garbage at once, while the cache keeps the key and a copy of its bytes as long as the
+ * caller's array lives in any case.
+ */
+function importPrivateKey(curve: Curve, raw: Uint8Array): KeyObject {
   const cached = importedPrivateKeys.get(raw);
-  if (cached !== undefined && cached.prefix === prefix && sameBytes(cached.raw, raw)) {
+  if (cached !== undefined && cached.curve === curve && sameBytes(cached.raw, raw)) {
     return cached.key;
   }
-  const der = Buffer.alloc(prefix.length + raw.length);
-  prefix.copy(der);
-  der.set(raw, prefix.length);
-  try {
-    const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    importedPrivateKeys.set(raw, { prefix, raw: raw.slice(), key });
-    return key;
-  } finally {
-    der.fill(0);
-  }
+  const d = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64url');
+  const key = createPrivateKey({ key: { kty: 'OKP', crv: curve, d, x: '' }, format: 'jwk' });
+  importedPrivateKeys.set(raw, { curve, raw: raw.slice(), key });
+  return key;
 }
 
 /**
  * Imports a raw public key as an RFC 8037 JWK: OpenSSL takes the raw bytes directly, about ten
  * times faster than decoding a SubjectPublicKeyInfo.
  */
-function importPublicKey(curve: 'X25519' | 'Ed25519', raw: Uint8Array): KeyObject {
+function importPublicKey(curve: Curve, raw: Uint8Array): KeyObject {
   const x = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64url');
   return createPublicKey({ key: { kty: 'OKP', crv: curve, x }, format: 'jwk' });
 }
@@ -145,8 +152,8 @@ function isCanonicalEd25519Point(encoding: Uint8Array): boolean {
 }
 
 /**
- * RFC 5869 §2.2-2.3 with HMAC-SHA256, for the `info` lengths `hkdfSync` refuses; `length` is
- * already checked against 255 * HashLen.
+ * RFC 5869 §2.2-2.3 with HMAC-SHA256, for short outputs and for the `info` lengths `hkdfSync`
+ * refuses; `length` is already checked against 255 * HashLen.
  */
 function hkdfWithHmac(
   ikm: Uint8Array,
@@ -174,24 +181,24 @@ function hkdfWithHmac(
 export function createNodeCrypto(random: RandomSource): CryptoProvider {
   return checkedProvider('node', random, {
     x25519PublicKey(secretKey) {
-      return rawPublicKey(importPrivateKey(X25519_PKCS8_PREFIX, secretKey));
+      return rawPublicKey(importPrivateKey('X25519', secretKey));
     },
 
     x25519(secretKey, publicKey) {
       if (X25519_LOW_ORDER.has(publicHex(publicKey))) return undefined;
       const shared = diffieHellman({
-        privateKey: importPrivateKey(X25519_PKCS8_PREFIX, secretKey),
+        privateKey: importPrivateKey('X25519', secretKey),
         publicKey: importPublicKey('X25519', publicKey),
       });
       return plain(shared);
     },
 
     ed25519PublicKey(seed) {
-      return rawPublicKey(importPrivateKey(ED25519_PKCS8_PREFIX, seed));
+      return rawPublicKey(importPrivateKey('Ed25519', seed));
     },
 
     ed25519Sign(seed, message) {
-      return plain(sign(null, message, importPrivateKey(ED25519_PKCS8_PREFIX, seed)));
+      return plain(sign(null, message, importPrivateKey('Ed25519', seed)));
     },
 
     ed25519Verify(publicKey, message, signature) {
@@ -235,7 +242,8 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     sha256(data) {
-      return plain(createHash('sha256').update(data).digest());
+      // One-shot: no Hash object per MixHash, of which a handshake does sixteen.
+      return plain(hash('sha256', data, 'buffer'));
     },
 
     hmacSha256(key, data) {
@@ -243,7 +251,9 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     hkdfSha256(ikm, salt, info, length) {
-      if (info.length > NODE_HKDF_MAX_INFO_BYTES) return hkdfWithHmac(ikm, salt, info, length);
+      if (length <= HMAC_HKDF_MAX_BYTES || info.length > NODE_HKDF_MAX_INFO_BYTES) {
+        return hkdfWithHmac(ikm, salt, info, length);
+      }
       return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
     },
   });
