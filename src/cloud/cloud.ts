@@ -12,7 +12,7 @@
  *
  * The parts: `access.ts` (users, keys, shares, phones, credentials), `codes.ts` (keypad codes),
  * `revocation.ts`, `sync.ts` (bundles, acknowledgements, audit, anchors, phone packages),
- * `notifications.ts`. A phone reaches the cloud only through an API adapter (ARCHITECTURE.md §1),
+ * `notifications.ts`, `hubs.ts` (gateways that push bundles). A phone reaches the cloud only through an API adapter (ARCHITECTURE.md §1),
  * never by importing this module.
  *
  * Commissioning a lock in the World from `addDoor`'s result:
@@ -46,6 +46,8 @@ import {
 } from './context.js';
 import { DayCodeCache } from './doorcodes.js';
 import { CloudError } from './errors.js';
+import { activeHub, addHub } from './hubs.js';
+import type { HubInfo, NewHub } from './hubs.js';
 import { toHex } from './ids.js';
 import { MemoryRepository } from './memory-repository.js';
 import { isDoorStateKind, notificationOf } from './notifications.js';
@@ -287,6 +289,22 @@ export class Cloud {
       .list()
       .filter((c) => c.userId === user.id)
       .map((c) => credentialInfo(this.#ctx, c));
+  }
+
+  // ---- hubs ----
+
+  /**
+   * Registers a hub serving `hub.doors`: credentials of role `hub` bound to its static key, which
+   * the locks admit for sync, time and audit and refuse every door operation (`hubs.ts`).
+   * `revokeUser(id)` revokes it.
+   */
+  addHub(hub: NewHub): HubInfo {
+    return addHub(this.#ctx, this.#access, hub);
+  }
+
+  /** The hub's package: its credential per lock and the directory of its doors. */
+  hubSync(hubId: string, hubKey: Uint8Array): PhonePackage {
+    return this.#sync.phoneSync(activeHub(this.#ctx, hubId).id, hubKey);
   }
 
   // ---- keypad codes ----
