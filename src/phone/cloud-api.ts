@@ -54,4 +54,10 @@ export interface PhoneCloud {
    * again. Only a throw (the network) keeps it queued.
    */
   ingestAudit(upload: Uint8Array): MaybePromise<unknown>;
+  /**
+   * The lock of `doorId` holds bundle `version` (its status said so, or a push the phone made
+   * did): the cloud builds later bundles for it as deltas from that version. Older reports
+   * change nothing. A cloud that keeps no per-lock versions may leave it out.
+   */
+  acknowledgeBundle?(doorId: string, version: number): MaybePromise<unknown>;
 }

@@ -17,7 +17,9 @@
  *    them (issue 5 acceptance; §3 "Passive sync");
  * 4. the unlock request;
  * 5. an audit pull of every record from the lock's tail, in chunks, handed to the cloud once
- *    the link is closed (online) or queued for the next online moment; then disconnect.
+ *    the link is closed (online) or queued for the next online moment; then disconnect. The
+ *    bundle version the lock holds at the end is reported with them (`acknowledgeBundle`), so
+ *    the cloud builds the next bundle for that lock as a delta from it.
  *
  * Retries: `BUSY` (the lock holds another phone: it refuses with `BUSY`, drops the link as it is
  * set up, or advertises non-connectable) waits with
@@ -207,6 +209,8 @@ export class Phone {
   #bluetooth = true;
   /** Sealed audit uploads not yet taken by the cloud (device data: kept across users). */
   #auditQueue: Uint8Array[] = [];
+  /** Bundle versions seen at locks (door id → version) not yet reported to the cloud. */
+  readonly #versionsSeen = new Map<string, number>();
   #current: { readonly run: UnlockRun; readonly signal: CancelSignal } | undefined;
 
   constructor(options: PhoneOptions) {
@@ -277,6 +281,8 @@ export class Phone {
     if (cloud === undefined || !this.#online) {
       return { ok: true, source: 'cache', locks: this.locks() };
     }
+    // Reported first: the package's deltas are then built on what the locks hold.
+    await this.#reportBundleVersions();
     let cache: LockCache;
     try {
       const pkg = await callCloud(() => cloud.phoneSync(token, this.staticKey.publicKey));
@@ -367,7 +373,10 @@ export class Phone {
       attempts++;
       run.emit({ type: 'ConnectForUnlock', at: this.#transport.now(), attempt: attempts });
       const verdict = await this.#attempt(run, signal, target, attempts);
-      if (this.#online) await this.uploadAuditLogs();
+      if (this.#online) {
+        await this.uploadAuditLogs();
+        await this.#reportBundleVersions();
+      }
       let retry: number;
       switch (verdict.kind) {
         case 'success':
@@ -508,7 +517,8 @@ export class Phone {
     const hello = await link.handshake(door, versions, this.staticKey, credential);
     if (!hello.ok) return linkVerdict(hello.failure);
     const status = hello.value;
-    const bundle = this.#cache?.bundleFor(door.lockId, status.syncVersion);
+    let lockVersion = status.syncVersion;
+    const bundle = this.#cache?.bundleFor(door.lockId, lockVersion);
     const needsTime = !status.clockValid || (status.flags & STATUS_FLAGS.NEEDS_UPDATE) !== 0;
     if (bundle !== undefined || needsTime)
       run.emit({ type: 'SetupSync', at: this.#transport.now(), attempt });
@@ -516,10 +526,12 @@ export class Phone {
       for (const chunk of syncPushChunks(bundle.sealed)) {
         const pushed = await link.request('sync-push-request', chunk);
         if (!pushed.ok) return linkVerdict(pushed.failure);
+        lockVersion = pushed.value.syncVersion;
         // A refused bundle (stale, for another base) leaves the lock as it was: unlock anyway.
         if (pushed.value.result !== RESULT_OK) break;
       }
     }
+    this.#versionsSeen.set(door.doorId, lockVersion);
     if (needsTime) {
       const anchor = await this.#timeAnchor(door, status, signal);
       if (anchor === 'canceled') return CANCELED;
@@ -533,6 +545,20 @@ export class Phone {
     if (!unlocked.ok) return linkVerdict(unlocked.failure);
     await this.#pullAudit(link, status.auditTail);
     return unlockVerdict(unlocked.value.result);
+  }
+
+  /** Reports the bundle versions seen at locks while online; a failed call keeps the rest. */
+  async #reportBundleVersions(): Promise<void> {
+    const cloud = this.#cloud;
+    if (cloud?.acknowledgeBundle === undefined || !this.#online) return;
+    for (const [doorId, version] of this.#versionsSeen) {
+      try {
+        await callCloud(() => cloud.acknowledgeBundle?.(doorId, version));
+      } catch {
+        return;
+      }
+      this.#versionsSeen.delete(doorId);
+    }
   }
 
   /**
