@@ -11,9 +11,10 @@ import { EXIT } from './command.js';
 import type { Command, CommandContext } from './command.js';
 import { codesCommand } from './commands/codes.js';
 import { demoCommand } from './commands/demo.js';
+import { runCommand } from './commands/run.js';
 import { isReaderGone } from './output.js';
 
-const COMMANDS: readonly Command[] = [codesCommand, demoCommand];
+const COMMANDS: readonly Command[] = [codesCommand, demoCommand, runCommand];
 
 function programHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 3;
@@ -38,6 +39,7 @@ Exit codes:
 Examples:
   keyway demo
   keyway codes --door-key "$DOOR_KEY" --from 2026-03-01 --days 30 --slots 256 > march.jsonl
+  keyway run examples/r-fail-secure-outage.yaml --seed 7
   keyway codes --help
 `;
 }
