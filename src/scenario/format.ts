@@ -96,15 +96,15 @@ const CLOCK = /^(\d{2}):(\d{2})$/;
 
 /** Which models take each door action (§3), and how to say why not. */
 const ACTION_MODELS: Readonly<Record<string, readonly [readonly DoorModel[], string]>> = {
-  openDoor: [['R'], 'a door sensor'],
-  closeDoor: [['R'], 'a door sensor'],
-  holdDoorOpen: [['R'], 'a door sensor'],
-  rexMotion: [['R'], 'a request-to-exit sensor'],
-  swapBattery: [['M', 'C', 'C2'], 'a battery'],
-  drainBattery: [['M', 'C', 'C2'], 'a battery'],
-  jamBolt: [['M', 'C', 'C2'], 'a motorised bolt'],
-  freeBolt: [['M', 'C', 'C2'], 'a motorised bolt'],
-  qiJumpStart: [['C2'], 'a Qi coil'],
+  openDoor: [['R'], 'door sensor'],
+  closeDoor: [['R'], 'door sensor'],
+  holdDoorOpen: [['R'], 'door sensor'],
+  rexMotion: [['R'], 'request-to-exit sensor'],
+  swapBattery: [['M', 'C', 'C2'], 'battery'],
+  drainBattery: [['M', 'C', 'C2'], 'battery'],
+  jamBolt: [['M', 'C', 'C2'], 'motorised bolt'],
+  freeBolt: [['M', 'C', 'C2'], 'motorised bolt'],
+  qiJumpStart: [['C2'], 'Qi coil'],
 };
 
 /** Reads scenario `text` from `file` (its name is used in messages only). */
@@ -113,8 +113,8 @@ export function parseScenario(text: string, file: string): Scenario {
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const syntax = doc.errors[0];
   if (syntax !== undefined) {
-    const pos = syntax.linePos?.[0];
-    const where = pos === undefined ? file : `${file}:${pos.line}:${pos.col}`;
+    const { line, col } = lineCounter.linePos(syntax.pos[0]);
+    const where = `${file}:${line}:${col}`;
     const problem = syntax.message.split('\n')[0] ?? syntax.message;
     throw new ScenarioError([], `not valid YAML or JSON: ${problem}`).located(where);
   }
@@ -122,7 +122,7 @@ export function parseScenario(text: string, file: string): Scenario {
     return readScenario(new Field(doc.toJS({ maxAliasCount: 100 }) as unknown));
   } catch (error) {
     if (!(error instanceof ScenarioError)) throw error;
-    return error.located(locate(doc, lineCounter, error.segments, file)) as never;
+    throw error.located(locate(doc, lineCounter, error.segments, file));
   }
 }
 
@@ -556,8 +556,8 @@ function readStep(field: Field, index: number, context: Context): Step {
   const needs = ACTION_MODELS[action];
   if (needs !== undefined && !needs[0].includes(door.model)) {
     f['door']!.fail(
-      `door "${door.id}" (model ${door.model}) has no ${needs[1]}: ${action} needs ` +
-        `${needs[0].join(' or ')}`,
+      `door "${door.id}" (model ${door.model}) has no ${needs[1]}: ${action} needs model ` +
+        needs[0].join(', ').replace(/, (?=[^,]*$)/, ' or '),
     );
   }
   if ((action === 'cutPower' || action === 'restorePower') && door.model !== 'R' && !door.wired) {
