@@ -1,123 +1,135 @@
 /**
- * `keyway demo`: a short tour of daily doorcodes (ARCHITECTURE.md §5) on a built-in demo
- * property: today's first codes of a few doors, then one door's lock-side check of two of them.
+ * `keyway demo`: a week in a built-in building at full fidelity (`src/demo/`, ARCHITECTURE.md
+ * §7), with no set-up: phones unlock over the virtual radio, guests type daily codes, and the
+ * week has a power outage, a battery swap, a door left ajar, a revocation and a brute-force
+ * attempt. It prints a summary and writes the event log (JSON lines) and the summary JSON into a
+ * directory. The same seed writes the same log, byte for byte.
  */
-import { dayBounds, dayLabelAt } from '../../../protocol/doorcode/day-label.js';
-import { DayTable, graceMs } from '../../../protocol/doorcode/day-table.js';
-import type { DayCodeCheck } from '../../../protocol/doorcode/day-table.js';
-import { DOORCODE_DEFAULTS } from '../../../protocol/doorcode/deriver.js';
-import { DOORCODE_ERRORS } from '../../../protocol/doorcode/errors.js';
-import { createDoorcodeKernel } from '../../../protocol/doorcode/kernel.js';
-import { deriveDoorKey } from '../../../protocol/doorcode/reference.js';
-import { deriveCodes } from '../../core/bulk-codes.js';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { InputError } from '../../core/errors.js';
-import { parseOptions } from '../args.js';
+import { formatDemoSummary, summarizeDemo } from '../../demo/summary.js';
+import { DEFAULT_DEMO_DAYS, MAX_DEMO_DAYS, runWeek } from '../../demo/week.js';
+import { parseInteger, parseOptions } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
+import { createProgress } from '../progress.js';
 
-/**
- * The demo property. Its key is public (it spells out what it is), so codes shown here can be
- * reproduced anywhere; it must never protect a real door.
- */
-const DEMO_PROPERTY = {
-  name: 'Demo Building',
-  key: new TextEncoder().encode('keyway demo property key: public'),
-  timeZone: 'America/New_York',
-  doors: ['lobby', 'gym', 'unit-4b'],
+const OPTIONS = {
+  seed: { type: 'string' },
+  days: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
 } as const;
-const SHOWN_SLOTS = 4;
 
-const OPTIONS = { date: { type: 'string' } } as const;
+const DEFAULT_SEED = 1;
+const MAX_SEED = 2 ** 32 - 1;
+const HOUR_MS = 3_600_000;
 
-const HELP = `Usage: keyway demo [--date YYYY-MM-DD]
+const HELP = `Usage: keyway demo [--seed N] [--days N] [--out DIR] [--json]
 
-A short tour of daily doorcodes on a built-in demo property (${DEMO_PROPERTY.timeZone}, doors
-${DEMO_PROPERTY.doors.join(', ')}): the first ${SHOWN_SLOTS} codes of each door for one day, then
-the lobby lock checking its own code and another door's against its day table. The demo property
-key is public: never use it for a real door.
+Simulates a week in a built-in building, with no set-up: a front door (an R, fail-secure, with a
+door sensor, request-to-exit and a keypad) and a hub; 20 unit doors (M); a gym (C), a roof deck
+and a bike room (C2); 40 residents whose phones hold mobile keys; guests on daily codes; a
+vendor whose key holds on weekday mornings. Every phone unlock runs at full fidelity: a scan, a
+connection, the Noise handshake and CBOR requests over the virtual radio, with passive sync.
+The week brings a power outage at the front door, a battery swap, the door left ajar, a
+resident who moves out (revoked) and a brute-force attempt at the keypad.
+
+It prints a summary (unlocks by method, refusals by reason, door notifications, battery levels,
+sync lag per lock, the incidents) and writes into DIR:
+  events.jsonl    every lock event, one JSON object a line
+  summary.json    the summary
+The same seed and days write the same events.jsonl, byte for byte. A progress bar is drawn on
+stderr when it is a terminal.
 
 Options:
-  --date YYYY-MM-DD   the day to show (default: today in ${DEMO_PROPERTY.timeZone})
-  -h, --help          show this help
+  --seed N      the seed of the week, 0..${MAX_SEED} (default ${DEFAULT_SEED})
+  --days N      simulated days, 1..${MAX_DEMO_DAYS} (default ${DEFAULT_DEMO_DAYS}; incidents fall on days 2..6)
+  --out DIR     where to write (default keyway-demo-<seed> in the current directory)
+  --json        print the summary JSON on stdout instead of the text
+  -h, --help    show this help
 
-Exit codes: 0 ok, 2 bad input (one line on stderr).
+Exit codes: 0 ok, 2 bad input (one line on stderr), 3 run-time failure (e.g. DIR not writable).
 
 Examples:
   keyway demo
-  keyway demo --date 2026-03-08     (a 23-hour day in ${DEMO_PROPERTY.timeZone})`;
+  keyway demo --seed 7 --out /tmp/week-7
+  keyway demo --days 2 --json | jq .summary.unlocks
+  keyway demo --seed 7 && keyway demo --seed 7 --out again && cmp keyway-demo-7/events.jsonl again/events.jsonl`;
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'a short tour of daily doorcodes on a built-in demo property',
+  summary: 'a simulated week in a built-in building: phones, guests, faults, a summary',
   help: HELP,
-  run(args, context) {
-    const { date } = parseOptions(args, OPTIONS);
-    const { timeZone, key, doors } = DEMO_PROPERTY;
-    const from = date ?? isoDate(dayLabelAt(context.now(), timeZone));
-    const codesOf = (doorId: string) => {
-      try {
-        return deriveCodes({ propertyKey: key, doorId, from, days: 1, slots: SHOWN_SLOTS });
-      } catch (error) {
-        throw error instanceof InputError ? new InputError('--date', error.problem) : error;
-      }
-    };
-    const rows = doors.map((door) => ({ door, codes: codesOf(door).map((record) => record.code) }));
-    const day = from.replaceAll('-', '');
-    const [lobby, other] = rows;
-    if (lobby === undefined || other === undefined) throw new Error('the demo needs two doors');
+  async run(args, context) {
+    const values = parseOptions(args, OPTIONS);
+    const seed = inRange('--seed', values.seed, DEFAULT_SEED, 0, MAX_SEED);
+    const days = inRange('--days', values.days, DEFAULT_DEMO_DAYS, 1, MAX_DEMO_DAYS);
+    if (values.out === '') throw new InputError('--out', 'is empty: give a directory');
+    const out = values.out ?? `keyway-demo-${seed}`;
+    await assertDirectoryOrAbsent(out);
 
-    // The lock holds only K_door; it checks at the chosen instant (today: now; else midday).
-    let at: number;
-    let table: DayTable;
+    const began = context.now();
+    const progress = createProgress(context.stderr, 'demo: simulated hours', context.now);
+    let run;
     try {
-      const bounds = dayBounds(day, timeZone);
-      at = date === undefined ? context.now() : (bounds.start + bounds.end) / 2;
-      const doorKey = deriveDoorKey(key, lobby.door);
-      table = new DayTable({ deriver: createDoorcodeKernel(), doorKey, timeZone }, at);
-    } catch (error) {
-      // The table spans yesterday..tomorrow, which must stay inside years 0001..9999.
-      if (date === undefined || !(error instanceof RangeError)) throw error;
-      throw new InputError('--date', `${date} is too close to the ends of years 0001..9999`);
+      run = await runWeek({
+        seed,
+        days,
+        onProgress: (done, total) => progress.update(Math.floor(done / HOUR_MS), total / HOUR_MS),
+      });
+    } finally {
+      progress.finish();
     }
-    const check = (entry: string) => describeCheck(table.check(entry, at, { graceMs: graceMs(0) }));
-    const entries = [lobby, other].map(({ door, codes }) => ({
-      code: codes[0] ?? '',
-      label: `${door} slot 0`,
-    }));
-    const labelWidth = Math.max(...entries.map(({ label }) => label.length)) + 2;
+    const wallMs = context.now() - began;
+    const summary = summarizeDemo(run);
 
-    const width = Math.max(...doors.map((door) => door.length)) + 2;
-    const slotHeads = rows[0]?.codes.map((_, slot) => `slot ${slot}`.padEnd(9)) ?? [];
+    await mkdir(out, { recursive: true });
+    const eventsPath = join(out, 'events.jsonl');
+    const summaryPath = join(out, 'summary.json');
+    await writeFile(eventsPath, run.building.world.toJsonLines());
+    const json = `${JSON.stringify(summary, null, 2)}\n`;
+    await writeFile(summaryPath, json);
+
+    if (values.json === true) {
+      context.stdout.write(json);
+      return EXIT.ok;
+    }
     const lines = [
-      'keyway demo: daily doorcodes (ARCHITECTURE.md §5)',
+      ...formatDemoSummary(summary),
       '',
-      `${DEMO_PROPERTY.name}, ${timeZone} (public demo key: never use it for a real door)`,
-      `${from} (day label ${day}), the first ${SHOWN_SLOTS} of ${DOORCODE_DEFAULTS.slots} slots:`,
-      '',
-      `  ${'door'.padEnd(width)}${slotHeads.join('')}`.trimEnd(),
-      ...rows.map(({ door, codes }) =>
-        `  ${door.padEnd(width)}${codes.map((code) => code.padEnd(9)).join('')}`.trimEnd(),
-      ),
-      '',
-      `The ${lobby.door} lock checks keypad entries against its day table (yesterday..tomorrow):`,
-      ...entries.map(({ code, label }) => `  ${code}  ${label.padEnd(labelWidth)}${check(code)}`),
-      '',
-      'The same codes in bulk:',
-      `  keyway codes --property-key ${Buffer.from(key).toString('hex')} \\`,
-      `    --door ${lobby.door} --from ${from} --days 1 --slots ${SHOWN_SLOTS} --format csv`,
+      `Wrote ${eventsPath} (${summary.summary.events.total} events) and ${summaryPath}`,
+      `Wall time ${(wallMs / 1000).toFixed(1)} s for ${days} simulated day(s), ` +
+        `${summary.phones.unlocks} phone unlocks over the virtual radio`,
       '',
     ];
     context.stdout.write(lines.join('\n'));
-    return Promise.resolve(EXIT.ok);
+    return EXIT.ok;
   },
 };
 
-function isoDate(label: string): string {
-  return `${label.slice(0, 4)}-${label.slice(4, 6)}-${label.slice(6, 8)}`;
+function inRange(
+  flag: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (text === undefined) return fallback;
+  const value = parseInteger(flag, text);
+  if (value < min || value > max)
+    throw new InputError(flag, `must be ${min}..${max}, got ${value}`);
+  return value;
 }
 
-function describeCheck(result: DayCodeCheck): string {
-  if (result.ok) return `accepted (${result.kind}, slot ${result.slot} of ${result.day})`;
-  const name = Object.entries(DOORCODE_ERRORS).find(([, code]) => code === result.code)?.[0];
-  return `rejected (${name ?? result.code})`;
+/** `--out` may name a new or an existing directory, not a file. */
+async function assertDirectoryOrAbsent(path: string): Promise<void> {
+  try {
+    if (!(await stat(path)).isDirectory()) {
+      throw new InputError('--out', `${JSON.stringify(path)} exists and is not a directory`);
+    }
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+  }
 }
