@@ -9,12 +9,13 @@ import { InputError } from '../core/errors.js';
 import { UsageError, wantsHelp } from './args.js';
 import { EXIT } from './command.js';
 import type { Command, CommandContext } from './command.js';
+import { benchCommand } from './commands/bench.js';
 import { codesCommand } from './commands/codes.js';
 import { demoCommand } from './commands/demo.js';
 import { runCommand } from './commands/run.js';
 import { isReaderGone } from './output.js';
 
-const COMMANDS: readonly Command[] = [codesCommand, demoCommand, runCommand];
+const COMMANDS: readonly Command[] = [codesCommand, demoCommand, runCommand, benchCommand];
 
 function programHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 3;
@@ -38,8 +39,10 @@ Exit codes:
 
 Examples:
   keyway demo
+  keyway demo --seed 7 --days 7 --out week-7
   keyway codes --door-key "$DOOR_KEY" --from 2026-03-01 --days 30 --slots 256 > march.jsonl
   keyway run examples/r-fail-secure-outage.yaml --seed 7
+  keyway bench --only codes,protocol --seconds 1
   keyway codes --help
 `;
 }

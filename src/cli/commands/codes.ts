@@ -81,7 +81,12 @@ Examples:
     --from 2026-03-01 --days 30 --slots 256 > march.jsonl
   keyway codes --property-key "$PROPERTY_KEY" --door lobby --from 2026-03-01 --days 1 \\
     --slots 16 --format csv
-  keyway codes --door-key "$DOOR_KEY" --from 2026-01-01 --days 365 --slots 256 --workers 4 | head`;
+  keyway codes --door-key "$DOOR_KEY" --from 2026-01-01 --days 365 --slots 256 --workers 4 | head
+
+  A public demo property (its key spells "keyway demo property key: public": never use it for
+  a real door): the first 4 codes of the lobby on a 23-hour day in America/New_York
+  keyway codes --property-key 6b65797761792064656d6f2070726f7065727479206b65793a207075626c6963 \\
+    --door lobby --from 2026-03-08 --days 1 --slots 4 --format csv`;
 
 export const codesCommand: Command = {
   name: 'codes',
