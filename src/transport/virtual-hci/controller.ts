@@ -355,16 +355,10 @@ export class VirtualController {
   write(packet: Uint8Array): boolean {
     if (!this.#powered) return false;
     for (const tap of this.#taps) tap.record(packet, 'host-to-controller');
-    switch (packet[0]) {
-      case HCI_PACKET.COMMAND:
-        this.#command(packet);
-        break;
-      case HCI_PACKET.ACL_DATA:
-        this.#aclFromHost(packet);
-        break;
-      default:
-        this.#diagnose(`dropped a packet of indicator ${packet[0] ?? 'none'}`);
-    }
+    const indicator = packet[0];
+    if (indicator === HCI_PACKET.COMMAND) this.#command(packet);
+    else if (indicator === HCI_PACKET.ACL_DATA) this.#aclFromHost(packet);
+    else this.#diagnose(`dropped a packet of indicator ${indicator ?? 'none'}`);
     return true;
   }
 

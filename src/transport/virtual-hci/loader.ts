@@ -63,7 +63,7 @@ const requireHere = createRequire(import.meta.url);
 
 /** The parts of the stacks' internals this loader touches (noble `lib/hci-socket`, bleno likewise). */
 interface StackHci {
-  pollIsDevUp(): void;
+  pollIsDevUp: (this: StackHci) => void;
 }
 interface StackWithHci {
   readonly _bindings: { readonly _hci: StackHci };
@@ -183,8 +183,8 @@ const processEvents: NodeJS.EventEmitter = process;
 
 /**
  * Runs the stack's init with the environment it must see, then waits for its adapter state:
- * resolves at `poweredOn`, rejects (after cleaning up) at `poweredOff`, `unauthorized` or
- * `unsupported`.
+ * resolves at `poweredOn` with the stack's `close`, rejects (after cleaning up) at `poweredOff`,
+ * `unauthorized` or `unsupported`.
  */
 async function powerOn(
   name: string,
@@ -192,7 +192,7 @@ async function powerOn(
   sockets: Set<HciSocketLike>,
   deviceId: number | undefined,
   init: (onState: (state: string) => void) => void,
-): Promise<LoadedStack> {
+): Promise<() => void> {
   const stopPoll = ownDevicePoll(stack._bindings._hci);
   const before = new Map(
     PROCESS_EVENTS.map((event) => [event, new Set(processEvents.listeners(event))]),
@@ -247,7 +247,7 @@ async function powerOn(
     throw error;
   }
   stack.removeListener('stateChange', onState);
-  return { close };
+  return close;
 }
 
 /** A fresh noble (`with-custom-binding`, HCI bindings) on `socketClass`, powered on. */
@@ -264,7 +264,7 @@ export async function loadNobleOnSocket(
     return withCustomBinding(options.deviceId === undefined ? {} : { deviceId: options.deviceId });
   });
   const stack = noble as unknown as StackWithHci & NodeJS.EventEmitter;
-  const { close } = await powerOn('noble', stack, sockets, options.deviceId, (onState) => {
+  const close = await powerOn('noble', stack, sockets, options.deviceId, (onState) => {
     // Reading `state` initialises noble's bindings at once (a listener would wait a tick).
     void (noble as unknown as { readonly state: string }).state;
     stack.on('stateChange', onState);
@@ -281,7 +281,7 @@ export async function loadBlenoOnSocket(
   const { socketClass: socket, sockets } = instrumented(socketClass, options.capture);
   const bleno = withSocketModule(root, socket, () => requireHere(`${root}${sep}index.js`) as Bleno);
   const stack = bleno as unknown as StackWithHci & NodeJS.EventEmitter;
-  const { close } = await powerOn('bleno', stack, sockets, options.deviceId, (onState) => {
+  const close = await powerOn('bleno', stack, sockets, options.deviceId, (onState) => {
     // bleno initialises its bindings when the first `stateChange` listener is added.
     stack.on('stateChange', onState);
   });
