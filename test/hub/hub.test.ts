@@ -119,6 +119,24 @@ describe('the hub', () => {
     hub.stop();
   });
 
+  it('repeats itself by seed: the same visits at the same instants', async () => {
+    const run = async (): Promise<string> => {
+      const b = building('hub-determinism');
+      const door = commission(b, 'Unit 2', 'M');
+      const owner = resident(b, door, 'Ann');
+      const { hub, visits } = hubFor(b, [door]);
+      await advanceAsync(b.world, 10 * SECOND);
+      b.cloud.createPermanentCode(door.id, owner);
+      b.world.swapBattery(door.id);
+      await advanceAsync(b.world, 2 * DEFAULT_HUB_TIMING.pollIntervalMs);
+      hub.stop();
+      return JSON.stringify({ visits, log: b.world.toJsonLines() });
+    };
+    const first = await run();
+    expect(first).toContain('"timeSynced":true');
+    expect(await run()).toBe(first);
+  });
+
   it('cannot open, lock or hold the door with its own key', async () => {
     const b = building('hub-forbidden');
     const door = commission(b, 'Lobby', 'R');
