@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Peripheral as NoblePeripheral } from '@abandonware/noble';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHARACTERISTICS, decodeLockInfo, SERVICE_UUID } from '../../protocol/gatt.js';
 import { generateKeyPair } from '../../protocol/noise/handshake-xk.js';
@@ -75,6 +76,7 @@ async function rig(options: RunOptions): Promise<Rig> {
     seed: options.seed,
     now: Date.now(),
   });
+  building.driver.start();
   cleanups.push(() => building.driver.stop());
   const buffers = options.leAclBuffers;
   const air = new VirtualAir(
@@ -283,7 +285,7 @@ describe('noble and bleno over the virtual HCI pair', () => {
   it('the info characteristic reads as the lock’s encoded info', async () => {
     const r = await rig({ seed: 'ble-e2e-info' });
     const noble = r.phoneStack.noble;
-    const peripheral = await new Promise<import('@abandonware/noble').Peripheral>((resolve) => {
+    const peripheral = await new Promise<NoblePeripheral>((resolve) => {
       noble.on('discover', resolve);
       void noble.startScanningAsync([SERVICE_UUID.replaceAll('-', '')], false);
     });

@@ -43,13 +43,16 @@ export interface BleBuilding {
   readonly door: Door;
   /** The demo resident's user id: the phone's token. */
   readonly residentId: string;
-  /** Runs the World on the wall clock; started by `bleBuilding`, stopped by the caller. */
+  /**
+   * Runs the World on the wall clock: the caller starts it for real Bluetooth (the virtual radio
+   * runs the same World on virtual time instead) and stops it at the end.
+   */
   readonly driver: RealTimeDriver;
   /** What the lock's `info` characteristic says. */
   readonly info: LockInfo;
 }
 
-/** A door, its lock synced at commissioning, and a resident with a key to it, on real time. */
+/** A door, its lock synced at commissioning, and a resident with a key to it. */
 export function bleBuilding(options: BleBuildingOptions): BleBuilding {
   const world = new World({ seed: options.seed, start: options.now });
   const cloud = new Cloud({
@@ -71,7 +74,6 @@ export function bleBuilding(options: BleBuildingOptions): BleBuilding {
   const key = cloud.createKey({ doors: [door.id] });
   cloud.shareKey(key.id, resident.id);
   const driver = new RealTimeDriver(world);
-  driver.start();
   return { world, cloud, door, residentId: resident.id, driver, info: lockInfoOf(world, door.id) };
 }
 

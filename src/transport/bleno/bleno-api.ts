@@ -59,8 +59,17 @@ export interface Bleno {
   /** Ends the current connection, if any. */
   disconnect(): void;
   /**
-   * The hci-socket binding; its GATT server keeps the ATT_MTU it agrees to at most in `maxMtu`
-   * (256), which bleno offers no other way to lower.
+   * The hci-socket binding. Its GATT server keeps the ATT_MTU it agrees to at most in `maxMtu`
+   * (256), which bleno offers no other way to lower; its HCI layer holds the ACL packets not yet
+   * handed to the controller (`_aclOutQueue`) and counts, per connection handle, those handed
+   * over and not yet reported completed (`_handleAclsInProgress`): bleno says nothing else about
+   * whether a notification has gone out.
    */
-  readonly _bindings?: { readonly _gatt?: { maxMtu: number } };
+  readonly _bindings?: {
+    readonly _gatt?: { maxMtu: number };
+    readonly _hci?: {
+      readonly _aclOutQueue?: readonly unknown[];
+      readonly _handleAclsInProgress?: Readonly<Record<string, number>>;
+    };
+  };
 }

@@ -45,6 +45,10 @@ import type { PeripheralLink } from '../virtual-link.js';
 import { BLENO_RESULT_INVALID_OFFSET, BLENO_RESULT_SUCCESS } from './bleno-api.js';
 import type { Bleno } from './bleno-api.js';
 
+/** How long a close waits at most for the notifications before it to leave, ms. */
+const CLOSE_GRACE_MS = 500;
+const CLOSE_POLL_MS = 2;
+
 /** bleno's own ceiling on the ATT_MTU it agrees to. */
 export const BLENO_MAX_MTU = 256;
 
@@ -332,7 +336,7 @@ export class LockPeripheral<Out> {
         this.#emit({ type: 'notify', bytes: fragment.length });
         connection.sendNotification(Buffer.from(fragment));
       },
-      () => this.#bleno.disconnect(),
+      () => this.#disconnectOnceSent(),
     );
     connection.link = link;
     const { mtu } = connection;
@@ -340,6 +344,25 @@ export class LockPeripheral<Out> {
       firmware.connect(link, mtu, now, out),
     );
     return link;
+  }
+
+  /**
+   * Disconnects once every notification queued so far has left the host: bleno sends its HCI
+   * Disconnect at once, ahead of ACL packets still waiting for controller buffers, and the
+   * controller then drops them, so a refusal the lock notified just before closing would never
+   * reach the phone. Without bleno's HCI counters to watch, it waits `CLOSE_GRACE_MS` instead.
+   */
+  #disconnectOnceSent(): void {
+    const hci = this.#bleno._bindings?._hci;
+    const started = Date.now();
+    const check = (): void => {
+      const queued = hci?._aclOutQueue?.length ?? 0;
+      const inFlight = Object.values(hci?._handleAclsInProgress ?? {}).reduce((a, b) => a + b, 0);
+      const drained = hci !== undefined && queued === 0 && inFlight === 0;
+      if (drained || Date.now() - started >= CLOSE_GRACE_MS) this.#bleno.disconnect();
+      else setTimeout(check, CLOSE_POLL_MS);
+    };
+    check();
   }
 
   #disconnected(central: string): void {

@@ -40,6 +40,7 @@ import {
 } from '../../../protocol/advertisement.js';
 import type { AdvertisementData, ScanResponseData } from '../../../protocol/advertisement.js';
 import {
+  attPayloadBytes,
   ATT_MTU_MAX,
   ATT_MTU_MIN,
   CHARACTERISTICS,
@@ -397,6 +398,12 @@ class NobleConnection implements GattConnection {
   write(value: Uint8Array): Promise<void> {
     if (!this.#connected) {
       return Promise.reject(new TransportError('DISCONNECTED', `write: ${this.address} is gone`));
+    }
+    // noble would turn a longer value into a queued long write; a fragment never is one.
+    if (value.length > attPayloadBytes(this.mtu)) {
+      return Promise.reject(
+        new RangeError(`write: ${value.length} bytes over ATT_MTU ${this.mtu} − 3`),
+      );
     }
     return new Promise((resolve, reject) => {
       const abort = (error: Error): void => reject(error);
