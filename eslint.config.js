@@ -41,8 +41,11 @@ export default tseslint.config(
   { files: ['firmware-sim/**/*.ts'], rules: restrict(noNode, noSrc) },
   { files: ['src/core/**/*.ts'], rules: restrict(noFirmware, noUpperSrc) },
   {
-    files: ['src/transport/**/*.ts', 'src/cloud/**/*.ts', 'src/phone/**/*.ts'],
-    rules: restrict(noFirmware, forbid('(^|/)sim(/|$)', 'transports, cloud and phone never import the simulator')),
+    files: ['src/transport/**/*.ts', 'src/cloud/**/*.ts', 'src/phone/**/*.ts', 'src/hub/**/*.ts'],
+    rules: restrict(
+      noFirmware,
+      forbid('(^|/)sim(/|$)', 'transports, cloud, phone and hub never import the simulator'),
+    ),
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

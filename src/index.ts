@@ -94,3 +94,7 @@ export {
   sleep,
   VirtualTimeLimitError,
 } from './sim/async.js';
+export { Hub, DEFAULT_HUB_TIMING } from './hub/hub.js';
+export type { HubOptions, HubRound, HubTiming, HubVisit } from './hub/hub.js';
+export type { HubBundleOffer, HubCloud, HubPackage } from './hub/cloud-api.js';
+export type { HubInfo, NewHub } from './cloud/hubs.js';
