@@ -10,12 +10,19 @@ import { UsageError, wantsHelp } from './args.js';
 import { EXIT } from './command.js';
 import type { Command, CommandContext } from './command.js';
 import { benchCommand } from './commands/bench.js';
+import { bleCommand } from './commands/ble.js';
 import { codesCommand } from './commands/codes.js';
 import { demoCommand } from './commands/demo.js';
 import { runCommand } from './commands/run.js';
 import { isReaderGone } from './output.js';
 
-const COMMANDS: readonly Command[] = [codesCommand, demoCommand, runCommand, benchCommand];
+const COMMANDS: readonly Command[] = [
+  codesCommand,
+  demoCommand,
+  runCommand,
+  benchCommand,
+  bleCommand,
+];
 
 function programHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 3;
@@ -43,6 +50,7 @@ Examples:
   keyway codes --door-key "$DOOR_KEY" --from 2026-03-01 --days 30 --slots 256 > march.jsonl
   keyway run examples/r-fail-secure-outage.yaml --seed 7
   keyway bench --only codes,protocol --seconds 1
+  keyway ble selftest --mtu 23 --capture selftest.btsnoop
   keyway codes --help
 `;
 }

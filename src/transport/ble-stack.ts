@@ -13,7 +13,8 @@
 import { createRequire } from 'node:module';
 import { KeywayError } from '../core/errors.js';
 
-export type BleStackPackage = '@abandonware/noble' | '@abandonware/bleno';
+export type BleStackPackage =
+  '@abandonware/noble' | '@abandonware/bleno' | '@abandonware/bluetooth-hci-socket';
 
 /**
  * What is missing: the npm package, its compiled HCI socket binding, Bluetooth in the kernel or
