@@ -5,7 +5,7 @@
  * targets of ARCHITECTURE.md §8. With `--latest` it only reads the newest results already there.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +28,20 @@ const OPTIONS = {
 
 const MAX_SECONDS = 600;
 
-/** The package root: this file runs from dist/src/cli/commands/. */
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/** The package root: the nearest folder above this file (in src/ or dist/src/) with keyway's package.json. */
+function packageRoot(): string {
+  for (let dir = new URL('.', import.meta.url); dir.pathname !== '/'; dir = new URL('..', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as {
+        name?: unknown;
+      };
+      if (pkg.name === 'keyway') return fileURLToPath(dir);
+    } catch {
+      // Not here: look one folder up.
+    }
+  }
+  throw new Error('keyway bench: cannot find the keyway package root');
+}
 
 const HELP = `Usage: keyway bench [--only LIST] [--seconds N] [--latest] [--json]
 
@@ -95,6 +107,11 @@ const HEADLINES: Readonly<Record<string, readonly FigureSpec[]>> = {
     [['handshakes', 'node', 'floorRatio'], 'handshake over its crypto floor', 'x'],
     [['frames', 'mtu247-256B', 'messages'], '256-byte messages framed at MTU 247', '/s'],
     [['messages', 'decoded'], 'CBOR messages decoded and validated', '/s'],
+  ],
+  unlock: [
+    [['protocolUnlocks'], 'full-fidelity unlocks, one core', '/s', '>= 2,000/s'],
+    [['protocolOverFloor'], 'unlocks over their crypto floor', 'x', '>= 0.70x'],
+    [['engineUnlocks'], 'phone-engine unlocks on the virtual radio', '/s'],
   ],
   firmware: [
     [['results', 'holdScheduler'], 'scheduler, 100k pending timers', '/s', '>= 5 M/s'],
@@ -162,74 +179,83 @@ export function benchTable(figures: readonly BenchFigure[]): string {
     .join('\n');
 }
 
-export const benchCommand: Command = {
-  name: 'bench',
-  summary: 'run the benchmarks and print one table of their headline figures',
-  help: HELP,
-  async run(args, context) {
-    const values = parseOptions(args, OPTIONS);
-    const selected = selectBenches(values.only);
-    let seconds: number | undefined;
-    if (values.seconds !== undefined) {
-      seconds = parseInteger('--seconds', values.seconds);
-      if (seconds < 1 || seconds > MAX_SECONDS) {
-        throw new InputError('--seconds', `must be 1..${MAX_SECONDS}, got ${seconds}`);
-      }
-      if (values.latest === true) {
-        throw new InputError('--seconds', 'does not go with --latest, which runs nothing');
-      }
-    }
-    const resultsDir = join(ROOT, 'bench', 'results');
-    const files: { readonly bench: BenchName; readonly file: string }[] = [];
-    for (const bench of selected) {
-      const script = join(ROOT, 'dist', 'bench', `${bench}.js`);
-      if (values.latest !== true) {
-        if (!existsSync(script)) {
-          if (OPTIONAL.has(bench) && values.only === undefined) continue;
-          throw new Error(`dist/bench/${bench}.js is missing: run npm run build`);
+/**
+ * The command for the package at `packageAt` (scripts in its `dist/bench/`, results in its
+ * `bench/results/`); by default the package this file belongs to.
+ */
+export function createBenchCommand(packageAt?: string): Command {
+  return {
+    name: 'bench',
+    summary: 'run the benchmarks and print one table of their headline figures',
+    help: HELP,
+    async run(args, context) {
+      const values = parseOptions(args, OPTIONS);
+      const selected = selectBenches(values.only);
+      let seconds: number | undefined;
+      if (values.seconds !== undefined) {
+        seconds = parseInteger('--seconds', values.seconds);
+        if (seconds < 1 || seconds > MAX_SECONDS) {
+          throw new InputError('--seconds', `must be 1..${MAX_SECONDS}, got ${seconds}`);
         }
-        const started = Date.now();
-        context.stderr.write(`keyway bench: running ${bench}...\n`);
-        await runScript(script, seconds);
-        const file = await newestResult(resultsDir, bench);
-        if (file === undefined || (await stat(file)).mtimeMs < started - 1_000) {
-          throw new Error(`${bench} wrote no results under bench/results/`);
-        }
-        files.push({ bench, file });
-      } else {
-        const file = await newestResult(resultsDir, bench);
-        if (file !== undefined) files.push({ bench, file });
-        else if (values.only !== undefined) {
-          throw new InputError(bench, 'has no results under bench/results/: run it first');
+        if (values.latest === true) {
+          throw new InputError('--seconds', 'does not go with --latest, which runs nothing');
         }
       }
-    }
-    const benches = await Promise.all(
-      files.map(async ({ bench, file }) => {
-        const results = JSON.parse(await readFile(file, 'utf8')) as Json;
-        return {
-          bench,
-          file: `bench/results/${file.slice(resultsDir.length + 1)}`,
-          node: results['node'],
-          cpu: results['cpu'],
-          figures: headlineFigures(bench, results),
-        };
-      }),
-    );
-    if (values.json === true) {
-      context.stdout.write(`${JSON.stringify({ benches }, null, 2)}\n`);
+      const root = packageAt ?? packageRoot();
+      const resultsDir = join(root, 'bench', 'results');
+      const files: { readonly bench: BenchName; readonly file: string }[] = [];
+      for (const bench of selected) {
+        const script = join(root, 'dist', 'bench', `${bench}.js`);
+        if (values.latest !== true) {
+          if (!existsSync(script)) {
+            if (OPTIONAL.has(bench) && values.only === undefined) continue;
+            throw new Error(`dist/bench/${bench}.js is missing: run npm run build`);
+          }
+          const started = Date.now();
+          context.stderr.write(`keyway bench: running ${bench}...\n`);
+          await runScript(root, script, seconds);
+          const file = await newestResult(resultsDir, bench);
+          if (file === undefined || (await stat(file)).mtimeMs < started - 1_000) {
+            throw new Error(`${bench} wrote no results under bench/results/`);
+          }
+          files.push({ bench, file });
+        } else {
+          const file = await newestResult(resultsDir, bench);
+          if (file !== undefined) files.push({ bench, file });
+          else if (values.only !== undefined) {
+            throw new InputError(bench, 'has no results under bench/results/: run it first');
+          }
+        }
+      }
+      const benches = await Promise.all(
+        files.map(async ({ bench, file }) => {
+          const results = JSON.parse(await readFile(file, 'utf8')) as Json;
+          return {
+            bench,
+            file: `bench/results/${file.slice(resultsDir.length + 1)}`,
+            node: results['node'],
+            cpu: results['cpu'],
+            figures: headlineFigures(bench, results),
+          };
+        }),
+      );
+      if (values.json === true) {
+        context.stdout.write(`${JSON.stringify({ benches }, null, 2)}\n`);
+        return EXIT.ok;
+      }
+      const lines = [
+        benchTable(benches.flatMap((b) => b.figures)),
+        '',
+        ...benches.map((b) => `${b.bench}: ${b.file} (node ${String(b.node)}, ${String(b.cpu)})`),
+        '',
+      ];
+      context.stdout.write(lines.join('\n'));
       return EXIT.ok;
-    }
-    const lines = [
-      benchTable(benches.flatMap((b) => b.figures)),
-      '',
-      ...benches.map((b) => `${b.bench}: ${b.file} (node ${String(b.node)}, ${String(b.cpu)})`),
-      '',
-    ];
-    context.stdout.write(lines.join('\n'));
-    return EXIT.ok;
-  },
-};
+    },
+  };
+}
+
+export const benchCommand: Command = createBenchCommand();
 
 function selectBenches(only: string | undefined): readonly BenchName[] {
   if (only === undefined) return BENCHES;
@@ -249,10 +275,10 @@ function selectBenches(only: string | undefined): readonly BenchName[] {
 }
 
 /** Runs one bench script to completion; its own report is dropped, its stderr explains a failure. */
-function runScript(script: string, seconds: number | undefined): Promise<void> {
+function runScript(root: string, script: string, seconds: number | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script], {
-      cwd: ROOT,
+      cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: seconds === undefined ? process.env : { ...process.env, BENCH_SECONDS: String(seconds) },
     });
