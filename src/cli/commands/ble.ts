@@ -249,7 +249,10 @@ function watchedCentral(central: NobleCentral, steps: Steps): CentralTransport {
     },
     connect: async (address, options) => {
       const connection = await central.connect(address, options);
-      steps.step('connect', `${address}: writes of at most ${connection.mtu - 3} B`);
+      steps.step(
+        'GATT ready',
+        `rx and tx found, tx subscribed; phone writes of at most ${connection.mtu - 3} B`,
+      );
       return connection;
     },
   };
@@ -311,12 +314,12 @@ export const bleCommand: Command = {
           refuse('unlock', options, ['model', 'mtu', 'single-buffer']);
           return await unlockCommand(options, context, teardown);
         case undefined:
-          throw new UsageError('ble', 'missing subcommand (lock, unlock, selftest)');
+          throw new UsageError('subcommand', 'missing (lock, unlock, selftest)');
         case 'selftest':
           refuse('selftest', options, ['model', 'door', 'hci', 'provision']);
           return await selftest(options, context, teardown);
         default:
-          throw new UsageError('ble', `unknown subcommand ${JSON.stringify(subcommand)}`);
+          throw new UsageError('subcommand', `unknown subcommand ${JSON.stringify(subcommand)}`);
       }
     } catch (error) {
       const explained = explainBleFailure(error, '@abandonware/noble') ?? explainStateError(error);
@@ -405,16 +408,16 @@ async function startLock(
 ): Promise<LockPeripheral<unknown>> {
   building.driver.start();
   teardown.add(() => building.driver.stop());
+  const first = { advertised: false };
   const peripheral = await LockPeripheral.start({
     host: watchedHost(building, steps),
     lockId: building.door.id,
     info: building.info,
     bleno,
     ...(maxMtu === undefined ? {} : { maxMtu }),
+    onEvent: (event) => printPeripheralEvent(steps, event, first),
   });
   teardown.add(() => peripheral.stop());
-  const first = { advertised: false };
-  peripheral.onEvent((event) => printPeripheralEvent(steps, event, first));
   return peripheral;
 }
 

@@ -77,6 +77,8 @@ export interface LockPeripheralOptions<Out> {
   readonly refreshMs?: number;
   /** How long bleno may take to power on, ms; default 5 000. */
   readonly readyTimeoutMs?: number;
+  /** Hears every event from the start (the first advertising included); `onEvent` adds more. */
+  readonly onEvent?: (event: PeripheralEvent) => void;
 }
 
 /** What the peripheral did, for a log or a step-by-step printout. */
@@ -192,6 +194,7 @@ export class LockPeripheral<Out> {
     const maxMtu = assertMaxMtu(options.maxMtu ?? BLENO_MAX_MTU);
     const bleno = options.bleno ?? loadBleno(options.adapter);
     const peripheral = new LockPeripheral(bleno, options);
+    if (options.onEvent !== undefined) peripheral.onEvent(options.onEvent);
     const gatt = bleno._bindings?._gatt;
     if (gatt !== undefined) gatt.maxMtu = maxMtu;
     else if (maxMtu !== BLENO_MAX_MTU) throw new RangeError('maxMtu: this bleno cannot lower it');
