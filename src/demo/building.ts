@@ -5,7 +5,7 @@
  * (`src/phone/phone.ts`):
  *
  * - the front door: an R (ARCHITECTURE.md §3), fail-secure, with a door sensor, a REX sensor and
- *   a keypad, served by the hub;
+ *   a keypad, served by the hub (`building-hub.ts`);
  * - `UNIT_FLOORS × UNITS_PER_FLOOR` unit doors, each an M; the gym (C), the roof (C2) and the
  *   bike room (C2) as amenity doors, also served by the hub;
  * - residents with phones whose keys open the front door, their unit and the amenities; guests
@@ -27,7 +27,7 @@ import type { UnlockResult } from '../phone/unlock-events.js';
 import { World } from '../sim/world.js';
 import { VirtualRadio } from '../transport/virtual-radio.js';
 import type { Position, VirtualCentral } from '../transport/virtual-radio.js';
-import { HubStandIn } from './hub-seam.js';
+import { BuildingHub } from './building-hub.js';
 
 export const DEMO_TIME_ZONE = 'America/New_York';
 export const UNIT_FLOORS = 5;
@@ -73,7 +73,7 @@ export interface Building {
   readonly world: World;
   readonly cloud: Cloud;
   readonly radio: VirtualRadio<Effects>;
-  readonly hub: HubStandIn;
+  readonly hub: BuildingHub;
   readonly front: BuildingDoor;
   readonly units: readonly BuildingDoor[];
   readonly amenities: ReadonlyMap<AmenityId, BuildingDoor>;
@@ -189,12 +189,18 @@ export function createBuilding(options: BuildingOptions): Building {
   cloud.shareKey(vendorKey.id, vendorUser.id, { expires: options.start + VENDOR_CONTRACT_MS });
   const vendor = holder('Cleaning vendor', vendorUser.id);
 
+  const hub = new BuildingHub({
+    world,
+    cloud,
+    radio,
+    position: { x: 4, y: 2 },
+    doors: [front, ...amenities.values()],
+  });
   // Commissioning: every lock gets the bundle that holds the keys issued so far.
   for (const door of doors.values()) {
     const pushed = world.pushSealedBundle(door.id, cloud.bundleFor(door.cloud.id).sealed);
     if (pushed.ok) cloud.acknowledgeBundle(door.cloud.id, pushed.value);
   }
-  const hub = new HubStandIn({ world, cloud, doors: [front, ...amenities.values()] });
 
   return {
     world,

@@ -2,15 +2,22 @@
  * Runs a World to a time with phones in it (ARCHITECTURE.md §2). The async driver of
  * `src/sim/async.ts` drains the microtask queue after every scheduler event; a week of a building
  * is mostly quiet locks, so this one drains only while some tracked async work (a phone's unlock
- * or download) is in flight, and runs the scheduler straight through otherwise. The order of
+ * or download) is in flight or background work (a hub's loop) runs, and runs the scheduler
+ * straight through otherwise. The order of
  * events and continuations is the same as with `runUntilAsync`: continuations exist only while
- * tracked work runs, and then every event is followed by a drain.
+ * such work runs, and then every event is followed by a drain.
  */
 import type { World } from '../sim/world.js';
 
 /** Counts async work started from scheduler callbacks, so the driver knows when to drain. */
 export class AsyncWork {
   #pending = 0;
+  /** Whether async work that never settles (a hub's loop) is running now. */
+  readonly background: () => boolean;
+
+  constructor(background: () => boolean = () => false) {
+    this.background = background;
+  }
 
   get pending(): number {
     return this.#pending;
@@ -49,6 +56,7 @@ export async function driveUntil(
   end: number,
   progress?: (now: number) => void,
 ): Promise<void> {
+  const busy = (): boolean => work.pending > 0 || work.background();
   const { scheduler } = world;
   await drainMicrotasks();
   let events = 0;
@@ -56,7 +64,7 @@ export async function driveUntil(
     const next = scheduler.nextTime;
     if (next === undefined || next > end) break;
     scheduler.runNext();
-    if (work.pending > 0) await drainMicrotasks();
+    if (busy()) await drainMicrotasks();
     if (++events % PROGRESS_EVERY === 0) progress?.(scheduler.now());
   }
   scheduler.runUntil(end);

@@ -2,14 +2,16 @@
  * The demo week's incidents (`week.ts`), one per weekday from Tuesday, each the situation
  * ARCHITECTURE.md §3 says the firmware must handle, and the words the summary tells it in:
  *
- * 1. Tuesday: a power outage at the front door's R (fail-secure: locked while dark). Back on
- *    power it needs an update: a guest's daily code fails closed until a resident's phone hands
- *    over a time anchor (§4 "Time anchors"), then it works.
+ * 1. Tuesday: a power outage in the lobby: the front door's R (fail-secure: locked while dark)
+ *    and the hub go dark. Back on power the R needs an update: a guest's daily code fails closed
+ *    until a resident's phone hands over a time anchor (§4 "Time anchors"), before the hub has
+ *    booted, then it works.
  * 2. Wednesday: a battery swap on a unit's M (a power loss: needs update until a phone syncs it).
  * 3. Thursday: the front door held open for twelve minutes: Door Ajar, Door Still Ajar, Door
  *    Secure, delivered to the cloud's outbox by the hub.
- * 4. Friday: a resident moves out and is revoked; their phone, offline with its old package, is
- *    refused `REVOKED` once the hub's next sync reached the front door (§3 "Mobile keys").
+ * 4. Friday: a resident moves out and is revoked; the cloud's push sends the hub to the front
+ *    door with the new bundle, and their phone, offline with its old package, is refused
+ *    `REVOKED` there (§3 "Mobile keys").
  * 5. Saturday: someone tries codes at the front keypad at night: five wrong entries start a
  *    lockout (SECURITY.md 22) that refuses even the sixth; the vendor, whose key holds on weekday
  *    mornings only, is refused at the door (`OutOfSchedule`).
@@ -22,6 +24,7 @@ import type { LockEvent } from '../../firmware-sim/events.js';
 import type { AccessDecision } from '../../firmware-sim/access.js';
 import type { UnlockResult } from '../phone/unlock-events.js';
 import type { Building, BuildingDoor, PhoneHolder } from './building.js';
+import { HUB_BOOT_MS } from './building-hub.js';
 import { formatLocal, localTime, MINUTE } from './time.js';
 
 /** One incident of the week and what came of it, in words. */
@@ -114,7 +117,12 @@ function powerOutage(context: WeekContext, day: number): Incident {
     codes = context.inviteGuest(host, 'Outage-day guest');
     context.noteVersions();
   });
-  context.at(cut, () => world.cutPower(front.id));
+  // The hub is on the lobby's circuit: down with the front door, back a while after the power.
+  context.at(cut, () => {
+    world.cutPower(front.id);
+    building.hub.powerOff();
+  });
+  context.at(restore + HUB_BOOT_MS, () => building.hub.powerOn());
   context.at(cut + 30 * MINUTE, () =>
     context.unlock(homeWorker, front, (result) => (duringOutage = result)),
   );
@@ -136,11 +144,11 @@ function powerOutage(context: WeekContext, day: number): Incident {
     ])[0];
     return {
       id: 'power-outage',
-      title: `Power outage at the front door (R, fail-secure), ${formatLocal(cut)}-${formatLocal(restore).slice(4)}`,
+      title: `Power outage in the lobby: front door (R, fail-secure) and hub, ${formatLocal(cut)}-${formatLocal(restore).slice(4)}`,
       at: cut,
       lines: [
         `relay stayed locked without power; ${homeWorker.name}'s phone during the outage: ${describeResult(duringOutage)}`,
-        `back on power at ${formatLocal(restore)}: needs update (time-bound access fails closed)`,
+        `back on power at ${formatLocal(restore)}: needs update (time-bound access fails closed); the hub, on the same circuit, boots at ${formatLocal(restore + HUB_BOOT_MS)}`,
         `guest's daily code: ${guestTries.join('; then ') || 'not tried'}`,
         synced === undefined
           ? 'the clock was not set again'

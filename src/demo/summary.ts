@@ -18,7 +18,7 @@ import type { WeekRun } from './week.js';
 
 export const DEMO_FIDELITY =
   'full: every phone unlock is a scan, a connection, Noise XK and CBOR over the virtual radio; ' +
-  'every guest types a daily code at a keypad; the hub pushes bundles at model fidelity (stand-in)';
+  'every guest types a daily code at a keypad; the hub syncs its locks over the same radio';
 
 export interface DemoSummary {
   readonly seed: number;
@@ -36,7 +36,11 @@ export interface DemoSummary {
     readonly residents: number;
     readonly vendors: number;
     readonly guests: number;
-    readonly hub: { readonly serves: readonly string[]; readonly pushes: number };
+    readonly hub: {
+      readonly serves: readonly string[];
+      readonly visits: number;
+      readonly pushes: number;
+    };
   };
   readonly phones: {
     readonly unlocks: number;
@@ -96,7 +100,11 @@ export function summarizeDemo(run: WeekRun): DemoSummary {
       residents: building.residents.length,
       vendors: 1,
       guests: run.guests,
-      hub: { serves: building.hub.lockIds, pushes: building.hub.pushes },
+      hub: {
+        serves: building.hub.lockIds,
+        visits: building.hub.visits,
+        pushes: building.hub.pushes,
+      },
     },
     phones: {
       unlocks: results.length,
@@ -132,7 +140,7 @@ export function formatDemoSummary(demo: DemoSummary): string[] {
     '',
     `Phone unlocks: ${phones.unlocks}, ${phones.succeeded} succeeded; not: ${formatCounts(phones.failed)}${latency}`,
     ...formatBuildingSummary(demo.summary),
-    `Cloud outbox: ${demo.outbox} Door State Notification(s) for the manager; hub pushes: ${building.hub.pushes}`,
+    `Cloud outbox: ${demo.outbox} Door State Notification(s) for the manager; hub visits: ${building.hub.visits} (${building.hub.pushes} with a newer bundle)`,
     '',
     'Incidents:',
     ...demo.incidents.flatMap((incident) => [

@@ -2,7 +2,7 @@
  * A simulated week in the demo building (`building.ts`; `keyway demo`, issue 6), at full fidelity
  * (ARCHITECTURE.md §7): every phone unlock is a scan, a connection, a Noise XK handshake and CBOR
  * requests over the virtual radio, with passive sync (§3); every guest types a daily code (§5) at
- * a keypad; the hub pushes bundles (`hub-seam.ts`).
+ * a keypad; the hub pushes bundles over the same radio (`building-hub.ts`).
  *
  * Routines, drawn from the seed: residents leave in the morning (out through the front door's
  * REX, some by the bike room first), come back in the evening (phone at the front door, then at
@@ -33,8 +33,6 @@ export const MAX_DEMO_DAYS = 31;
 /** How long a person holds the front door open walking through, ms. */
 const WALK_THROUGH_MS = 4_000;
 const GUESTS_PER_DAY = 3;
-/** The hub's rounds start off the hour, so its pushes are told apart from people's actions. */
-const HUB_FIRST_ROUND_MS = 7 * MINUTE;
 
 export interface WeekOptions {
   readonly seed: number;
@@ -88,7 +86,7 @@ export async function runWeek(options: WeekOptions): Promise<WeekRun> {
   const { world, cloud, front, residents } = building;
   const start = DEMO_START;
   const end = localTime(start, days, 0);
-  const work = new AsyncWork();
+  const work = new AsyncWork(() => building.hub.powered);
   const plan = world.random.fork('routines');
   const at = (t: number, action: () => void): void => {
     if (t >= world.now() && t < end) world.scheduler.at(t, action);
@@ -105,6 +103,7 @@ export async function runWeek(options: WeekOptions): Promise<WeekRun> {
         issued.push({ lock: door.id, version, t: world.now() });
       }
     }
+    building.hub.cloudChanged();
   };
   noteVersions();
 
@@ -225,7 +224,7 @@ export async function runWeek(options: WeekOptions): Promise<WeekRun> {
   }
   const incidents = planIncidents(context);
 
-  building.hub.start(start + HUB_FIRST_ROUND_MS, end);
+  building.hub.powerOn();
   for (const holder of [...residents, building.vendor]) work.track(holder.phone.fetchLocks());
   await driveUntil(world, work, end, (now) => options.onProgress?.(now - start, end - start));
   return {

@@ -81,6 +81,9 @@ describe('keyway demo', () => {
 
     expect(building.doors.filter((d) => d.model === 'M')).toHaveLength(20);
     expect(building.residents).toBe(40);
+    // The hub served its doors over the radio, and brought them newer bundles.
+    expect(building.hub.serves).toEqual(['front', 'gym', 'roof', 'bike-room']);
+    expect(building.hub.pushes).toBeGreaterThan(0);
     // Phones unlock over the radio and nearly all get in; the ones refused are the incidents'.
     expect(phones.unlocks).toBeGreaterThan(300);
     expect(phones.failed).toEqual({
