@@ -98,3 +98,23 @@ export { Hub, DEFAULT_HUB_TIMING } from './hub/hub.js';
 export type { HubOptions, HubRound, HubTiming, HubVisit } from './hub/hub.js';
 export type { HubBundleOffer, HubCloud, HubPackage } from './hub/cloud-api.js';
 export type { HubInfo, NewHub } from './cloud/hubs.js';
+export { RealTimeDriver } from './sim/realtime.js';
+export type { RealTimeOptions } from './sim/realtime.js';
+export { BLENO_MAX_MTU, LockPeripheral } from './transport/bleno/lock-peripheral.js';
+export type { LockPeripheralOptions, PeripheralEvent } from './transport/bleno/lock-peripheral.js';
+export { NobleCentral } from './transport/noble/central.js';
+export type { NobleCentralOptions } from './transport/noble/central.js';
+export { BleUnavailableError } from './transport/ble-stack.js';
+export type { BleProblem } from './transport/ble-stack.js';
+export {
+  VirtualAir,
+  VirtualController,
+  VirtualHciSocket,
+  loadBlenoOnSocket,
+  loadBlenoWithVirtualHci,
+  loadNobleOnSocket,
+  loadNobleWithVirtualHci,
+} from './transport/virtual-hci/index.js';
+export type { VirtualAirOptions, VirtualControllerOptions } from './transport/virtual-hci/index.js';
+export { BtsnoopWriter, decodeBtsnoop, openBtsnoopFile } from './transport/btsnoop.js';
+export type { BtsnoopRecord, HciTap } from './transport/btsnoop.js';
