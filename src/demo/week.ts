@@ -9,7 +9,7 @@
  * their unit), go to the gym some evenings and to the roof some weekend afternoons; every phone
  * downloads its package each morning; a few guests a day come on daily codes; the vendor comes
  * on weekday mornings (and once on a Saturday, out of schedule). Incidents on fixed days
- * (`INCIDENTS`): a power outage at the R, a battery swap on an M, the front door left ajar, a
+ * (`incidents.ts`): a power outage at the R, a battery swap on an M, the front door left ajar, a
  * resident moving out (revoked), a brute-force attempt at the front keypad. A run shorter than
  * a week has the incidents of its days only.
  *
@@ -108,9 +108,25 @@ export async function runWeek(options: WeekOptions): Promise<WeekRun> {
   noteVersions();
 
   // ---- what people do ----
-  /** Through the front door: opened and closed again, unless someone already holds it open. */
+  /**
+   * Through the front door: opened, and closed `ms` later unless someone propped it open for
+   * longer by then. Someone walking through an open door leaves it as it is.
+   */
+  let proppedUntil = 0;
+  const closeLater = (ms: number): void => {
+    world.scheduler.at(world.now() + ms, () => {
+      if (world.now() >= proppedUntil) world.closeDoor(front.id);
+    });
+  };
   const walkThrough = (ms: number): void => {
-    if (!world.controllerState(front.id).door.open) world.holdDoorOpen(front.id, ms);
+    if (ms > WALK_THROUGH_MS) {
+      proppedUntil = Math.max(proppedUntil, world.now() + ms);
+      if (!world.controllerState(front.id).door.open) world.openDoor(front.id);
+      closeLater(ms);
+    } else if (!world.controllerState(front.id).door.open) {
+      world.openDoor(front.id);
+      closeLater(ms);
+    }
   };
   const departed = new Set<string>();
   const context: WeekContext = {
