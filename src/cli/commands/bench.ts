@@ -14,10 +14,10 @@ import { parseInteger, parseOptions } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 
-/** The benches, in the order they run; `unlock` runs when it has been built. */
-export const BENCHES = ['codes', 'protocol', 'firmware', 'unlock'] as const;
+/** The benches, in the order they run; `unlock` and `ble` run when they have been built. */
+export const BENCHES = ['codes', 'protocol', 'firmware', 'unlock', 'ble'] as const;
 export type BenchName = (typeof BENCHES)[number];
-const OPTIONAL: ReadonlySet<BenchName> = new Set(['unlock']);
+const OPTIONAL: ReadonlySet<BenchName> = new Set(['unlock', 'ble']);
 
 const OPTIONS = {
   only: { type: 'string' },
@@ -46,7 +46,7 @@ function packageRoot(): string {
 const HELP = `Usage: keyway bench [--only LIST] [--seconds N] [--latest] [--json]
 
 Runs the benchmark scripts one after another, each in its own process (${BENCHES.join(', ')};
-unlock when it has been built), then prints one table of their headline figures beside the
+unlock and ble when they have been built), then prints one table of their headline figures beside the
 targets of ARCHITECTURE.md §8. Each script writes its full results to bench/results/<name>-<time>.json;
 the table is read from those files. Build first (npm run build): the scripts run from dist/bench/.
 
@@ -71,7 +71,7 @@ export interface BenchFigure {
   readonly figure: string;
   readonly value: number;
   /** How `value` reads: `/s` rates, `x` ratios, `B` bytes. */
-  readonly unit: '/s' | 'x' | 'B' | '';
+  readonly unit: '/s' | 'x' | 'B' | 'ms' | '';
   /** The §8 target, in words, when there is one. */
   readonly target?: string;
 }
@@ -113,6 +113,18 @@ const HEADLINES: Readonly<Record<string, readonly FigureSpec[]>> = {
     [['protocolOverFloor'], 'unlocks over their crypto floor', 'x', '>= 0.70x'],
     [['engineUnlocks'], 'phone-engine unlocks on the virtual radio', '/s'],
   ],
+  ble: [
+    [
+      ['results', 'defaults (ATT_MTU 256, LE buffers 251 × 8)', 'total', 'p50'],
+      'unlock over the virtual HCI pair, p50 (wall clock)',
+      'ms',
+    ],
+    [
+      ['results', 'defaults (ATT_MTU 256, LE buffers 251 × 8)', 'total', 'p95'],
+      'unlock over the virtual HCI pair, p95 (wall clock)',
+      'ms',
+    ],
+  ],
   firmware: [
     [['results', 'holdScheduler'], 'scheduler, 100k pending timers', '/s', '>= 5 M/s'],
     [['firmware', 'stepsPerSecond'], 'firmware steps in a World', '/s'],
@@ -153,6 +165,8 @@ function formatValue(figure: BenchFigure): string {
       return `${compact.format(figure.value)}/s`;
     case 'x':
       return `${figure.value.toFixed(2)}x`;
+    case 'ms':
+      return `${Math.round(figure.value)} ms`;
     case 'B':
       return figure.value >= 1024
         ? `${(figure.value / 1024).toFixed(2)} KiB`
