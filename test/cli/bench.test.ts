@@ -189,7 +189,7 @@ describe('keyway bench on a scratch package', () => {
   it.each([
     [
       ['--only', 'codes,speed'],
-      '--only: unknown bench "speed" (benches: codes, protocol, firmware, unlock)',
+      '--only: unknown bench "speed" (benches: codes, protocol, firmware, unlock, ble)',
     ],
     [['--seconds', '0'], '--seconds: must be 1..600, got 0'],
     [['--seconds', 'two'], '--seconds: "two" is not a whole number'],
