@@ -148,9 +148,13 @@ function reasonName(code: number): ReasonName {
   return name;
 }
 
+/** Two hex digits per byte value: `hex` runs for the ids of every `ACCESS` event. */
+const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, byte) =>
+  byte.toString(16).padStart(2, '0'),
+);
 const hex = (id: Uint8Array): string => {
   let text = '';
-  for (const byte of id) text += byte.toString(16).padStart(2, '0');
+  for (let i = 0; i < id.length; i++) text += HEX_BYTES[id[i]!]!;
   return text;
 };
 const POWER_SOURCES: readonly PowerSource[] = ['wired', 'battery'];
@@ -204,6 +208,8 @@ export type LockEvent =
   | (Base<'BLE_DISCONNECTED'> & { readonly reason?: ReasonName })
   | Base<'FLASH_WRITE_FAILED'>;
 
+type AccessEvent = Extract<LockEvent, { readonly type: 'ACCESS' }>;
+
 function decoded<T>(table: readonly T[], code: number, what: string): T {
   const value = table[code];
   if (value === undefined) throw new RangeError(`unknown ${what} code ${code}`);
@@ -231,17 +237,15 @@ export function eventRecord(
     case 'ACCESS': {
       const method = decoded(METHODS, Math.floor(a / 16), 'audit method');
       const result = decoded(RESULTS, a % 16, 'audit result');
-      const subject = method === 'PASSCODE' ? 'doorcode' : 'credential';
-      return {
-        t,
-        lock,
-        type,
-        method,
-        result,
-        ...(b === 0 ? {} : { reason: reasonName(b) }),
-        ...(idA === undefined ? {} : { [subject]: hex(idA) }),
-        ...(idB === undefined ? {} : { user: hex(idB) }),
-      };
+      // Fields added one by one rather than spread: the same key order, without the spreads'
+      // temporary objects on the most frequent event.
+      const record: {
+        -readonly [K in keyof AccessEvent]: AccessEvent[K];
+      } = { t, lock, type, method, result };
+      if (b !== 0) record.reason = reasonName(b);
+      if (idA !== undefined) record[method === 'PASSCODE' ? 'doorcode' : 'credential'] = hex(idA);
+      if (idB !== undefined) record.user = hex(idB);
+      return record;
     }
     case 'SYNC_APPLIED':
       return { t, lock, type, version: a };
