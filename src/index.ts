@@ -118,3 +118,17 @@ export {
 export type { VirtualAirOptions, VirtualControllerOptions } from './transport/virtual-hci/index.js';
 export { BtsnoopWriter, decodeBtsnoop, openBtsnoopFile } from './transport/btsnoop.js';
 export type { BtsnoopRecord, HciTap } from './transport/btsnoop.js';
+export { DEFAULT_PROXIMITY, PROXIMITY_HYSTERESIS_DB, MAX_PULLED_AUDIT_LOG } from './phone/phone.js';
+export type {
+  AccessLogsResult,
+  AccountFailure,
+  InviteGuestResult,
+  ProximityOptions,
+  ProximityStartResult,
+  PulledAudit,
+  RevokeGuestResult,
+  SyncStartResult,
+} from './phone/phone.js';
+export { EventRun, SyncRun } from './phone/unlock-events.js';
+export type { SyncEvent, SyncReport, SyncResult } from './phone/unlock-events.js';
+export type { AccessLogEntry, GuestInvitation, GuestInvite } from './phone/cloud-api.js';

@@ -12,7 +12,8 @@
  *
  * The parts: `access.ts` (users, keys, shares, phones, credentials), `codes.ts` (keypad codes),
  * `revocation.ts`, `sync.ts` (bundles, acknowledgements, audit, anchors, phone packages),
- * `notifications.ts`, `hubs.ts` (gateways that push bundles). A phone reaches the cloud only through an API adapter (ARCHITECTURE.md §1),
+ * `notifications.ts`, `hubs.ts` (gateways that push bundles). The phone SDK's account calls
+ * (`accessLogs`, `inviteGuest`, `revokeGuestAccess` for a resident) are composed here from them. A phone reaches the cloud only through an API adapter (ARCHITECTURE.md §1),
  * never by importing this module.
  *
  * Commissioning a lock in the World from `addDoor`'s result:
@@ -39,8 +40,10 @@ import type { DailyCode, DailyCodeOptions, PermanentCodeOptions } from './codes.
 import {
   assertBytes,
   assertName,
+  assertOptions,
   assertSchema,
   assertString,
+  assertTime,
   CloudContext,
   PROPERTY_ID,
 } from './context.js';
@@ -63,10 +66,32 @@ import type {
   ShareRecord,
   UserRecord,
 } from './repository.js';
-import { RevocationBatch } from './revocation.js';
+import { coveredDoors, RevocationBatch } from './revocation.js';
 import type { RevocationReport } from './revocation.js';
 import { SyncAuthority } from './sync.js';
 import type { AuditIngestReport, BundleOffer, PhonePackage, WindowOptions } from './sync.js';
+
+/** A guest invitation (the SDK's `inviteGuest`): who, which of the resident's doors, when. */
+export interface GuestInvite {
+  readonly doorIds: readonly string[];
+  readonly name: string;
+  /** ms UTC. */
+  readonly from: number;
+  /** ms UTC, exclusive. */
+  readonly until: number;
+  /** Also a daily keypad code for today on each door (access must have begun). */
+  readonly dailyCode?: boolean;
+}
+
+export interface GuestInvitation {
+  readonly guestUserId: string;
+  readonly shareId: string;
+  readonly dailyCodes: readonly {
+    readonly doorId: string;
+    readonly day: string;
+    readonly code: string;
+  }[];
+}
 
 const MODELS: readonly DoorModel[] = ['M', 'C', 'C2', 'R'];
 
@@ -278,6 +303,56 @@ export class Cloud {
     return this.#access.shareKey(keyId, userId, options);
   }
 
+  /**
+   * The SDK's `inviteGuest`: a new guest user sharing resident `residentId`'s access to
+   * `invite.doorIds` on `[from, until)`, through a key of its own, and on request a daily code
+   * for today on each door. Everything is checked before anything is created, so a refused
+   * invitation leaves no guest behind.
+   */
+  inviteGuest(residentId: string, invite: GuestInvite): GuestInvitation {
+    const ctx = this.#ctx;
+    const now = ctx.now();
+    assertOptions(invite, 'invite');
+    const resident = ctx.activeUser(residentId, 'residentId');
+    if (resident.role !== 'resident') {
+      throw new CloudError('CONFLICT', 'residentId', 'only a resident invites a guest');
+    }
+    assertName(invite.name, 'invite.name');
+    assertTime(invite.from, 'invite.from');
+    assertTime(invite.until, 'invite.until');
+    if (invite.until <= Math.max(invite.from, now)) {
+      throw new CloudError('INVALID', 'invite.until', 'must be after from and now');
+    }
+    if (invite.dailyCode === true && invite.from > now) {
+      throw new CloudError('INVALID', 'invite.from', "today's daily code needs access from now");
+    }
+    const doorIds: unknown = invite.doorIds;
+    if (!Array.isArray(doorIds) || doorIds.length === 0) {
+      throw new CloudError('INVALID', 'invite.doorIds', 'expected door ids');
+    }
+    const covered = coveredDoors(ctx, resident.id, now);
+    for (const doorId of doorIds as unknown[]) {
+      if (typeof doorId !== 'string' || !covered.has(doorId)) {
+        throw new CloudError('CONFLICT', 'invite.doorIds', 'not a door of the resident');
+      }
+    }
+    const guest = this.#access.addUser({ name: invite.name, role: 'guest' });
+    const key = this.#access.createKey({ name: `Guest: ${invite.name}`, doors: invite.doorIds });
+    const share = this.#access.shareKey(key.id, guest.id, {
+      sharedBy: resident.id,
+      notBefore: invite.from,
+      expires: invite.until,
+    });
+    const dailyCodes =
+      invite.dailyCode === true
+        ? invite.doorIds.map((doorId) => {
+            const { day, code } = this.#codes.assignDailyCode(doorId, guest.id);
+            return { doorId, day, code };
+          })
+        : [];
+    return { guestUserId: guest.id, shareId: share.id, dailyCodes };
+  }
+
   registerPhone(userId: string, phoneKey: Uint8Array): CredentialInfo[] {
     return this.#access.registerPhone(userId, phoneKey);
   }
@@ -344,11 +419,17 @@ export class Cloud {
     return this.#revoke((batch) => batch.share(share));
   }
 
-  /** The SDK's `revokeGuestAccess`: revokes a guest's share. */
-  revokeGuestAccess(shareId: string): RevocationReport {
+  /**
+   * The SDK's `revokeGuestAccess`: revokes a guest's share. With `residentId` (a phone asking for
+   * its user), only a share that resident made.
+   */
+  revokeGuestAccess(shareId: string, residentId?: string): RevocationReport {
     const share = this.#record(this.#ctx.repo.shares, shareId, 'shareId');
     if (share.sharedBy === undefined) {
       throw new CloudError('CONFLICT', 'shareId', 'not a guest share');
+    }
+    if (residentId !== undefined && share.sharedBy !== residentId) {
+      throw new CloudError('CONFLICT', 'shareId', 'not a guest share of this resident');
     }
     return this.#revoke((batch) => batch.share(share));
   }
@@ -408,6 +489,22 @@ export class Cloud {
 
   auditLog(doorId: string): AuditEntry[] {
     return this.#sync.auditLog(doorId);
+  }
+
+  /**
+   * The SDK's `getAccessLogs` for a user: the audit of the doors their live shares cover (of
+   * `doorId` alone when given; a door they cannot open is refused).
+   */
+  accessLogs(userId: string, doorId?: string): AuditEntry[] {
+    const user = this.#ctx.activeUser(userId);
+    const covered = coveredDoors(this.#ctx, user.id, this.#ctx.now());
+    if (doorId !== undefined) {
+      if (!covered.has(doorId)) {
+        throw new CloudError('CONFLICT', 'doorId', 'not a door of this user');
+      }
+      return this.auditLog(doorId);
+    }
+    return [...covered].flatMap((id) => this.auditLog(id));
   }
 
   timeAnchor(doorId: string, nonce: Uint8Array): Uint8Array {

@@ -9,7 +9,13 @@
  * (which lock is which door, and the lock's Noise static key, never taken from the air —
  * SECURITY.md item 15), the cleartext header of a sealed sync bundle (its version), and the
  * doors a credential names (read with `peekCredential`, never trusted for access).
+ *
+ * The SDK's account calls (`getAccessLogs`, `inviteGuest`, `revokeGuestAccess`) are optional: a
+ * cloud without them leaves the phone answering `Unsupported`. The user is named by the token
+ * the phone was set up with (the in-process cloud's user id; a bearer token over HTTP).
  */
+import type { AuditRecord } from '../../protocol/formats/audit-upload.js';
+
 /** One door of the directory. */
 export interface DoorEntry {
   readonly doorId: string;
@@ -38,6 +44,38 @@ export interface PhonePackage {
   readonly timeAnchors: ReadonlyMap<string, Uint8Array>;
 }
 
+/** One audit record the cloud holds for a door, as the lock recorded it (decoded by the cloud). */
+export interface AccessLogEntry {
+  readonly doorId: string;
+  /** The lock's audit sequence number. */
+  readonly seq: number;
+  readonly record: AuditRecord;
+}
+
+/** A guest invitation: a new guest user sharing the resident's access to `doorIds`. */
+export interface GuestInvite {
+  readonly doorIds: readonly string[];
+  readonly name: string;
+  /** Start of the guest's access, ms UTC. */
+  readonly from: number;
+  /** End of the guest's access, ms UTC (exclusive). */
+  readonly until: number;
+  /** Also assign the guest a daily keypad code for today on each door (access must have begun). */
+  readonly dailyCode?: boolean;
+}
+
+/** What the cloud made of an invitation. */
+export interface GuestInvitation {
+  readonly guestUserId: string;
+  /** The guest's share: what `revokeGuestAccess` takes. */
+  readonly shareId: string;
+  readonly dailyCodes: readonly {
+    readonly doorId: string;
+    readonly day: string;
+    readonly code: string;
+  }[];
+}
+
 type MaybePromise<T> = T | Promise<T>;
 
 export interface PhoneCloud {
@@ -60,4 +98,13 @@ export interface PhoneCloud {
    * change nothing. A cloud that keeps no per-lock versions may leave it out.
    */
   acknowledgeBundle?(doorId: string, version: number): MaybePromise<unknown>;
+  /**
+   * The audit records of the doors the user can open now (of `doorId` only, when given), as the
+   * cloud decoded them from the sealed uploads phones and hubs carried.
+   */
+  accessLogs?(userId: string, doorId?: string): MaybePromise<readonly AccessLogEntry[]>;
+  /** The resident `residentId` invites a guest. Throws when refused (doors not the resident's). */
+  inviteGuest?(residentId: string, invite: GuestInvite): MaybePromise<GuestInvitation>;
+  /** Revokes a guest share that resident `residentId` made. Throws when it is not theirs. */
+  revokeGuestAccess?(shareId: string, residentId: string): MaybePromise<unknown>;
 }
