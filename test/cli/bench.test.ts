@@ -27,6 +27,14 @@ const FIRMWARE = {
   fleet: { lock: 1333.3, baseline: 73.1 },
 };
 
+const BUILDING = {
+  bench: 'building',
+  days: 365,
+  year: { cpuSeconds: 12.345, wallSeconds: 13.1 },
+  firmware: { eventsPerCpuSecond: 281234.5 },
+  ratios: { yearOverBareScheduler: 41.27 },
+};
+
 describe('headline figures', () => {
   it('picks the known figures of each bench, with their §8 targets', () => {
     expect(headlineFigures('codes', CODES)).toEqual([
@@ -68,6 +76,16 @@ describe('headline figures', () => {
       results: { scans: 1200, cores: 2, note: 'x' },
     });
     expect(figures).toEqual([{ bench: 'radio', figure: 'scans', value: 1200, unit: '' }]);
+  });
+
+  it('reads the building year in seconds against its §8 target', () => {
+    const figures = headlineFigures('building', BUILDING);
+    expect(figures.map((f) => [f.value, f.unit, f.target])).toEqual([
+      [12.345, 's', '<= 10 s'],
+      [281234.5, '/s', undefined],
+      [41.27, 'x', undefined],
+    ]);
+    expect(benchTable(figures)).toMatch(/model fidelity \(CPU\) {3,}12\.35 s {3}<= 10 s$/m);
   });
 
   it('lays the table out in columns: rates, ratios and bytes as people read them', () => {
@@ -189,7 +207,7 @@ describe('keyway bench on a scratch package', () => {
   it.each([
     [
       ['--only', 'codes,speed'],
-      '--only: unknown bench "speed" (benches: codes, protocol, firmware, unlock, ble)',
+      '--only: unknown bench "speed" (benches: codes, protocol, firmware, unlock, ble, building)',
     ],
     [['--seconds', '0'], '--seconds: must be 1..600, got 0'],
     [['--seconds', 'two'], '--seconds: "two" is not a whole number'],

@@ -14,10 +14,10 @@ import { parseInteger, parseOptions } from '../args.js';
 import { EXIT } from '../command.js';
 import type { Command } from '../command.js';
 
-/** The benches, in the order they run; `unlock` and `ble` run when they have been built. */
-export const BENCHES = ['codes', 'protocol', 'firmware', 'unlock', 'ble'] as const;
+/** The benches, in the order they run; `unlock`, `ble` and `building` run when they have been built. */
+export const BENCHES = ['codes', 'protocol', 'firmware', 'unlock', 'ble', 'building'] as const;
 export type BenchName = (typeof BENCHES)[number];
-const OPTIONAL: ReadonlySet<BenchName> = new Set(['unlock', 'ble']);
+const OPTIONAL: ReadonlySet<BenchName> = new Set(['unlock', 'ble', 'building']);
 
 const OPTIONS = {
   only: { type: 'string' },
@@ -46,7 +46,7 @@ function packageRoot(): string {
 const HELP = `Usage: keyway bench [--only LIST] [--seconds N] [--latest] [--json]
 
 Runs the benchmark scripts one after another, each in its own process (${BENCHES.join(', ')};
-unlock and ble when they have been built), then prints one table of their headline figures beside the
+unlock, ble and building when they have been built), then prints one table of their headline figures beside the
 targets of ARCHITECTURE.md §8. Each script writes its full results to bench/results/<name>-<time>.json;
 the table is read from those files. Build first (npm run build): the scripts run from dist/bench/.
 
@@ -70,8 +70,8 @@ export interface BenchFigure {
   readonly bench: string;
   readonly figure: string;
   readonly value: number;
-  /** How `value` reads: `/s` rates, `x` ratios, `B` bytes. */
-  readonly unit: '/s' | 'x' | 'B' | 'ms' | '';
+  /** How `value` reads: `/s` rates, `x` ratios, `B` bytes, `ms` and `s` durations. */
+  readonly unit: '/s' | 'x' | 'B' | 'ms' | 's' | '';
   /** The §8 target, in words, when there is one. */
   readonly target?: string;
 }
@@ -130,6 +130,11 @@ const HEADLINES: Readonly<Record<string, readonly FigureSpec[]>> = {
     [['firmware', 'stepsPerSecond'], 'firmware steps in a World', '/s'],
     [['fleet', 'lock'], 'heap per idle lock (100k locks)', 'B', '<= 2 KiB'],
   ],
+  building: [
+    [['year', 'cpuSeconds'], 'year of a 300-door building, model fidelity (CPU)', 's', '<= 10 s'],
+    [['firmware', 'eventsPerCpuSecond'], 'building events logged per CPU-second', '/s'],
+    [['ratios', 'yearOverBareScheduler'], 'building year over bare scheduler events', 'x'],
+  ],
 };
 
 /** Numbers a bench records about its run, not measurements. */
@@ -167,6 +172,8 @@ function formatValue(figure: BenchFigure): string {
       return `${figure.value.toFixed(2)}x`;
     case 'ms':
       return `${Math.round(figure.value)} ms`;
+    case 's':
+      return `${figure.value.toFixed(2)} s`;
     case 'B':
       return figure.value >= 1024
         ? `${(figure.value / 1024).toFixed(2)} KiB`
