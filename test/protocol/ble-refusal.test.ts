@@ -110,7 +110,7 @@ describe('decodeRefusal', () => {
           }
         },
       ),
-      { numRuns: propertyRuns(10_000, 1_000_000) },
+      { numRuns: propertyRuns(10_000, 100_000) },
     );
   });
 });

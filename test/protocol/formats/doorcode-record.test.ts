@@ -107,7 +107,7 @@ describe('doorcode record', () => {
         const result = decodeDoorcodeRecord(bytes);
         if (!result.ok) expect(DECODER_CODES).toContain(result.code);
       }),
-      { numRuns: propertyRuns(10_000, 1_000_000) },
+      { numRuns: propertyRuns(10_000, 100_000) },
     );
   });
 });
@@ -182,7 +182,7 @@ describe('revocation list', () => {
         const result = decodeRevocationList(bytes);
         if (!result.ok) expect(DECODER_CODES).toContain(result.code);
       }),
-      { numRuns: propertyRuns(10_000, 1_000_000) },
+      { numRuns: propertyRuns(10_000, 100_000) },
     );
   });
 });
