@@ -113,6 +113,35 @@ export type ActuatorState =
       readonly state: BatteryLockState;
     };
 
+/** The actuator inputs the lock's shared parts drive, by model. */
+interface ActuatorInputs {
+  readonly grantUnlock: number;
+  readonly timeSync: number;
+  readonly timerFired: number;
+  readonly passageStart: number;
+  readonly passageEnd: number;
+  /** A power loss right now: the R goes dark, a battery lock reboots. */
+  readonly powerLoss: number;
+}
+
+const R_INPUTS: ActuatorInputs = {
+  grantUnlock: INPUT.GRANT_UNLOCK,
+  timeSync: INPUT.TIME_SYNC,
+  timerFired: INPUT.TIMER_FIRED,
+  passageStart: INPUT.PASSAGE_START,
+  passageEnd: INPUT.PASSAGE_END,
+  powerLoss: INPUT.POWER_CUT,
+};
+
+const BATTERY_INPUTS: ActuatorInputs = {
+  grantUnlock: BATTERY_LOCK_INPUT.GRANT_UNLOCK,
+  timeSync: BATTERY_LOCK_INPUT.TIME_SYNC,
+  timerFired: BATTERY_LOCK_INPUT.TIMER_FIRED,
+  passageStart: BATTERY_LOCK_INPUT.PASSAGE_START,
+  passageEnd: BATTERY_LOCK_INPUT.PASSAGE_END,
+  powerLoss: BATTERY_LOCK_INPUT.BROWNOUT,
+};
+
 /** Timer kinds the lock adds after its actuator's. */
 const LOCK_TIMER = { SCHEDULE: 0, BLE: 1 } as const;
 const LOCK_TIMER_KINDS = 2;
@@ -145,6 +174,7 @@ export class Lock {
   readonly timerKinds: number;
   readonly #env: LockEnvironment;
   readonly #actuatorTimers: number;
+  readonly #inputs: ActuatorInputs;
   #flash: FlashStore;
   // The parts kept in flash, each opened from it on first use after a boot: opening only reads,
   // so an idle lock (never written, §8's fleet) holds none of them.
@@ -180,10 +210,12 @@ export class Lock {
     if (actuator.model === 'R') {
       this.actuator = { ...actuator, state: createController(rtc) };
       this.#actuatorTimers = TIMER_KINDS;
+      this.#inputs = R_INPUTS;
     } else {
       const state = createBatteryLock(actuator.config, rtc, batteryPercentAtInstall, now);
       this.actuator = { model: actuator.model, config: actuator.config, state };
       this.#actuatorTimers = BATTERY_LOCK_TIMER_KINDS;
+      this.#inputs = BATTERY_INPUTS;
     }
     this.timerKinds = this.#actuatorTimers + LOCK_TIMER_KINDS;
     this.#flash = openFlash(LOCK_FLASH_LAYOUT);
@@ -233,22 +265,18 @@ export class Lock {
 
   /** An actuator input (`controller.ts` `INPUT`, `battery-lock.ts` `BATTERY_LOCK_INPUT`). */
   step(input: number, arg: number, now: number, out: Effects): void {
+    if (input === this.#inputs.timerFired && arg >= this.#actuatorTimers) {
+      this.#lockTimer(arg - this.#actuatorTimers, now, out);
+      return;
+    }
     const { actuator } = this;
     if (actuator.model === 'R') {
       const wasPowered = actuator.state.powered;
-      if (input === INPUT.TIMER_FIRED && arg >= this.#actuatorTimers) {
-        this.#lockTimer(arg - this.#actuatorTimers, now, out);
-        return;
-      }
       stepController(actuator.config, actuator.state, input as never, arg, now, out);
       if (wasPowered && !actuator.state.powered) this.#powerLost(out);
       else if (!wasPowered && actuator.state.powered) this.#boot();
       if (input === INPUT.TIME_SYNC && actuator.state.powered) this.#timeSynced(now, out);
     } else {
-      if (input === BATTERY_LOCK_INPUT.TIMER_FIRED && arg >= this.#actuatorTimers) {
-        this.#lockTimer(arg - this.#actuatorTimers, now, out);
-        return;
-      }
       const rebooting =
         input === BATTERY_LOCK_INPUT.BROWNOUT ||
         (input === BATTERY_LOCK_INPUT.SWAP_BATTERY && actuator.state.source === 'battery');
@@ -509,8 +537,7 @@ export class Lock {
    */
   #afterFlashUse(now: number, out: Effects): void {
     if (this.#flash.alive) return;
-    if (this.actuator.model === 'R') this.step(INPUT.POWER_CUT, 0, now, out);
-    else this.step(BATTERY_LOCK_INPUT.BROWNOUT, 0, now, out);
+    this.step(this.#inputs.powerLoss, 0, now, out);
   }
 
   #timeSynced(now: number, out: Effects): void {
@@ -606,28 +633,17 @@ export class Lock {
     const { grant } = decision;
     let operation = grant.kind === 'mobile-key' ? grant.operation : 'unlock';
     if (operation === 'passage' && !passageOn) operation = 'lock';
-    const { actuator } = this;
-    const r = actuator.model === 'R';
+    const inputs = this.#inputs;
     switch (operation) {
       case 'unlock':
-        this.step(r ? INPUT.GRANT_UNLOCK : BATTERY_LOCK_INPUT.GRANT_UNLOCK, 0, now, out);
+        this.step(inputs.grantUnlock, 0, now, out);
         return;
       case 'lock':
         // A lock command ends a manager's passage; otherwise the door relocks on its own.
-        this.step(
-          r ? INPUT.PASSAGE_END : BATTERY_LOCK_INPUT.PASSAGE_END,
-          PASSAGE_SOURCE_CODE.manager,
-          now,
-          out,
-        );
+        this.step(inputs.passageEnd, PASSAGE_SOURCE_CODE.manager, now, out);
         return;
       case 'passage':
-        this.step(
-          r ? INPUT.PASSAGE_START : BATTERY_LOCK_INPUT.PASSAGE_START,
-          PASSAGE_SOURCE_CODE.manager,
-          now,
-          out,
-        );
+        this.step(inputs.passageStart, PASSAGE_SOURCE_CODE.manager, now, out);
         return;
     }
   }
@@ -677,15 +693,14 @@ export class Lock {
       timeZone !== undefined &&
       reading !== undefined &&
       inWeeklyWindows(windows, timeZone, reading);
-    const r = this.actuator.model === 'R';
     if (active && !this.#passageBySchedule) {
       this.#passageBySchedule = true;
       if (!this.#scheduledAudit('SCHEDULED_UNLOCK', reading, now, out)) return;
-      this.step(r ? INPUT.PASSAGE_START : BATTERY_LOCK_INPUT.PASSAGE_START, 0, now, out);
+      this.step(this.#inputs.passageStart, PASSAGE_SOURCE_CODE.schedule, now, out);
     } else if (!active && this.#passageBySchedule) {
       this.#passageBySchedule = false;
       if (!this.#scheduledAudit('SCHEDULED_LOCK', reading, now, out)) return;
-      this.step(r ? INPUT.PASSAGE_END : BATTERY_LOCK_INPUT.PASSAGE_END, 0, now, out);
+      this.step(this.#inputs.passageEnd, PASSAGE_SOURCE_CODE.schedule, now, out);
     }
     if (windows.length === 0 || timeZone === undefined || reading === undefined) {
       out.cancelTimer(timer);
@@ -837,12 +852,7 @@ export class Lock {
           out.emit(EVENT.TIME_SYNC_REFUSED, accepted.code);
           return { result: accepted.code };
         }
-        this.step(
-          this.actuator.model === 'R' ? INPUT.TIME_SYNC : BATTERY_LOCK_INPUT.TIME_SYNC,
-          accepted.value.timeMs,
-          now,
-          out,
-        );
+        this.step(this.#inputs.timeSync, accepted.value.timeMs, now, out);
         const lockTime = this.clockReading(now);
         return { result: RESULT_OK, ...(lockTime === undefined ? {} : { lockTime }) };
       },
