@@ -40,6 +40,7 @@ import {
   FIDELITIES,
   OUTCOMES,
   PERSON_ACTIONS,
+  isPlainDoorAction,
   PLAIN_DOOR_ACTIONS,
   ROLES,
   STATE_FIELDS,
@@ -507,6 +508,7 @@ const ACTIONS = [
 
 /** The keys each action takes besides `at`, `do` and `id`. */
 function actionKeys(action: (typeof ACTIONS)[number]): readonly string[] {
+  if (isPlainDoorAction(action)) return ['door'];
   switch (action) {
     case 'holdDoorOpen':
       return ['door', 'for'];
@@ -524,18 +526,6 @@ function actionKeys(action: (typeof ACTIONS)[number]): readonly string[] {
     case 'phoneOffline':
     case 'phoneOnline':
       return ['person'];
-    case 'cutPower':
-    case 'restorePower':
-    case 'openDoor':
-    case 'closeDoor':
-    case 'rexMotion':
-    case 'syncTime':
-    case 'swapBattery':
-    case 'qiJumpStart':
-    case 'jamBolt':
-    case 'freeBolt':
-    case 'sync':
-      return ['door'];
   }
 }
 
@@ -566,6 +556,7 @@ function readStep(field: Field, index: number, context: Context): Step {
         'a wired M (wired: true); use swapBattery or drainBattery',
     );
   }
+  if (isPlainDoorAction(action)) return { ...base, action, door: door.id };
   switch (action) {
     case 'holdDoorOpen':
       return { ...base, action, door: door.id, forMs: duration(f['for']!) };
@@ -583,18 +574,6 @@ function readStep(field: Field, index: number, context: Context): Step {
     case 'unlock':
       if (!context.people.get(person!)!.phone) f['person']!.fail(`"${person}" has no phone`);
       return { ...base, action, door: door.id, person: person! };
-    case 'cutPower':
-    case 'restorePower':
-    case 'openDoor':
-    case 'closeDoor':
-    case 'rexMotion':
-    case 'syncTime':
-    case 'swapBattery':
-    case 'qiJumpStart':
-    case 'jamBolt':
-    case 'freeBolt':
-    case 'sync':
-      return { ...base, action, door: door.id };
   }
 }
 

@@ -9,6 +9,7 @@
 import type { EventType } from '../../firmware-sim/events.js';
 import type { ExpectationResult } from './expectations.js';
 import type { ScenarioRun, StepOutcome } from './runner.js';
+import { isPlainDoorStep } from './scenario.js';
 import type { Step } from './scenario.js';
 import { formatDuration, formatInstant, formatOffset } from './time.js';
 
@@ -59,6 +60,7 @@ export function summarize(
 
 /** How a step reads in the report: `enterCode lobby (daily code of alice)`. */
 function stepText(step: Step): string {
+  if (isPlainDoorStep(step)) return `${step.action} ${step.door}`;
   switch (step.action) {
     case 'holdDoorOpen':
       return `holdDoorOpen ${step.door} for ${formatDuration(step.forMs)}`;
@@ -82,18 +84,6 @@ function stepText(step: Step): string {
     case 'phoneOffline':
     case 'phoneOnline':
       return `${step.action} ${step.person}`;
-    case 'cutPower':
-    case 'restorePower':
-    case 'openDoor':
-    case 'closeDoor':
-    case 'rexMotion':
-    case 'syncTime':
-    case 'swapBattery':
-    case 'qiJumpStart':
-    case 'jamBolt':
-    case 'freeBolt':
-    case 'sync':
-      return `${step.action} ${step.door}`;
   }
 }
 

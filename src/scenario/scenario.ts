@@ -93,6 +93,10 @@ export const PLAIN_DOOR_ACTIONS = [
 ] as const;
 export type PlainDoorAction = (typeof PLAIN_DOOR_ACTIONS)[number];
 
+export function isPlainDoorAction(action: string): action is PlainDoorAction {
+  return (PLAIN_DOOR_ACTIONS as readonly string[]).includes(action);
+}
+
 export const PERSON_ACTIONS = ['revoke', 'phoneOffline', 'phoneOnline'] as const;
 export type PersonAction = (typeof PERSON_ACTIONS)[number];
 
@@ -109,6 +113,11 @@ export type Step = StepBase &
   );
 
 export type StepAction = Step['action'];
+
+/** A step of a plain door action: its door is all it names. */
+export function isPlainDoorStep(step: Step): step is Extract<Step, { action: PlainDoorAction }> {
+  return isPlainDoorAction(step.action);
+}
 
 /** A count to meet: exactly, or within bounds. */
 export interface CountSpec {
