@@ -32,7 +32,14 @@ import {
   loadNobleWithVirtualHci,
   VirtualAir,
 } from '../../transport/virtual-hci/index.js';
-import type { HciSocketClass } from '../../transport/virtual-hci/index.js';
+import type {
+  HciSocketClass,
+  LoadedBleno,
+  LoadedNoble,
+  LoadedStack,
+  StackLoadOptions,
+  VirtualStackOptions,
+} from '../../transport/virtual-hci/index.js';
 import type { DoorModel } from '../../cloud/repository.js';
 import { parseInteger, parseOptions, required, UsageError } from '../args.js';
 import { EXIT } from '../command.js';
@@ -355,48 +362,53 @@ function openCapture(path: string | undefined, teardown: Teardown): BtsnoopFile 
   return file;
 }
 
-/** bleno on the chosen controller. */
-async function blenoOn(
-  hci: Hci,
-  capture: BtsnoopFile | undefined,
-  air: VirtualAir | undefined,
-  teardown: Teardown,
-  buffers?: typeof SINGLE_BUFFER,
-) {
-  const stack =
-    hci.kind === 'virtual'
-      ? await loadBlenoWithVirtualHci(air!, {
-          ...(capture === undefined ? {} : { capture }),
-          ...(buffers === undefined ? {} : { leAclBuffers: buffers }),
-        })
-      : await loadBlenoOnSocket(nativeSocket(hci.index), {
-          deviceId: hci.index,
-          ...(capture === undefined ? {} : { capture }),
-        });
-  teardown.add(() => stack.close());
-  return stack.bleno as unknown as Bleno;
+/** How one stack loads: on the virtual air, or on an adapter's native socket. */
+interface StackLoaders<S extends LoadedStack> {
+  readonly virtual: (air: VirtualAir, options: VirtualStackOptions) => Promise<S>;
+  readonly onSocket: (socket: HciSocketClass, options: StackLoadOptions) => Promise<S>;
 }
 
-async function nobleOn(
+const BLENO: StackLoaders<LoadedBleno> = {
+  virtual: loadBlenoWithVirtualHci,
+  onSocket: loadBlenoOnSocket,
+};
+const NOBLE: StackLoaders<LoadedNoble> = {
+  virtual: loadNobleWithVirtualHci,
+  onSocket: loadNobleOnSocket,
+};
+
+/** A stack on the chosen controller, closed at teardown. */
+async function stackOn<S extends LoadedStack>(
+  loaders: StackLoaders<S>,
   hci: Hci,
   capture: BtsnoopFile | undefined,
   air: VirtualAir | undefined,
   teardown: Teardown,
   buffers?: typeof SINGLE_BUFFER,
-) {
+): Promise<S> {
+  const withCapture = capture === undefined ? {} : { capture };
   const stack =
     hci.kind === 'virtual'
-      ? await loadNobleWithVirtualHci(air!, {
-          ...(capture === undefined ? {} : { capture }),
+      ? await loaders.virtual(air!, {
+          ...withCapture,
           ...(buffers === undefined ? {} : { leAclBuffers: buffers }),
         })
-      : await loadNobleOnSocket(nativeSocket(hci.index), {
-          deviceId: hci.index,
-          ...(capture === undefined ? {} : { capture }),
-        });
+      : await loaders.onSocket(nativeSocket(hci.index), { deviceId: hci.index, ...withCapture });
   teardown.add(() => stack.close());
-  return stack.noble as unknown as Noble;
+  return stack;
 }
+
+/** bleno on the chosen controller. */
+async function blenoOn(...args: StackArgs): Promise<Bleno> {
+  return (await stackOn(BLENO, ...args)).bleno as unknown as Bleno;
+}
+
+/** noble on the chosen controller. */
+async function nobleOn(...args: StackArgs): Promise<Noble> {
+  return (await stackOn(NOBLE, ...args)).noble as unknown as Noble;
+}
+
+type StackArgs = Parameters<typeof stackOn> extends [unknown, ...infer Rest] ? Rest : never;
 
 /** A demo building with its lock on bleno, each step printed. */
 async function startLock(
