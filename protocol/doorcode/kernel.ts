@@ -24,7 +24,7 @@ import {
 } from './wasm/sha256-lanes.js';
 import { emitSha1Compression, sha1LaneLocals } from './wasm/sha1-lanes.js';
 import { SHA256_K } from './sha256-words.js';
-import { ModuleBuilder, Op, SimdOp, ValueType, type FunctionBuilder } from './wasm/wasm-writer.js';
+import { ModuleBuilder, Op, SimdOp, ValueType, type FunctionBuilder } from '../wasm/wasm-writer.js';
 
 /** Memory layout of a kernel instance (byte offsets). */
 const INNER_STATE = 0;

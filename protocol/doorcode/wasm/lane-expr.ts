@@ -4,7 +4,7 @@
  * computed here, so message words that are fixed (padding, lengths, "code") cost nothing at run
  * time — the generator specialises SHA-256 to the exact messages of ARCHITECTURE.md §5.
  */
-import { SimdOp, ValueType, type FunctionBuilder } from './wasm-writer.js';
+import { SimdOp, ValueType, type FunctionBuilder } from '../../wasm/wasm-writer.js';
 
 export type LaneExpr =
   | { readonly kind: 'const'; readonly value: number }

@@ -14,7 +14,7 @@ import {
   v128Locals,
   type LaneExpr,
 } from './lane-expr.js';
-import type { FunctionBuilder } from './wasm-writer.js';
+import type { FunctionBuilder } from '../../wasm/wasm-writer.js';
 
 /** FIPS 180-4 §4.2.1: one constant per 20 rounds. */
 const SHA1_K = [0x5a827999, 0x6ed9eba1, 0x8f1bbcdc, 0xca62c1d6] as const;

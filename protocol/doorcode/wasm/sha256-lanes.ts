@@ -17,7 +17,7 @@ import {
   xor,
   type LaneExpr,
 } from './lane-expr.js';
-import { ValueType, type FunctionBuilder } from './wasm-writer.js';
+import { ValueType, type FunctionBuilder } from '../../wasm/wasm-writer.js';
 
 /** FIPS 180-4 §4.1.2 (4.4): Σ0. */
 const bigSigma0 = (x: LaneExpr): LaneExpr => xor(xor(rotr(x, 2), rotr(x, 13)), rotr(x, 22));

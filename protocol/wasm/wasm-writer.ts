@@ -1,8 +1,9 @@
 /**
  * A minimal WebAssembly binary writer: just enough of the module format (WebAssembly Core
- * Specification 2.0, §5 "Binary Format") and of the 128-bit SIMD instruction set to assemble the
- * doorcode kernels at load time. The kernels' source is the TypeScript that drives this writer, so
- * the package builds its WebAssembly from code kept in this repository, with no toolchain.
+ * Specification 2.0, §5 "Binary Format"), of the scalar i32/i64 instructions and of the 128-bit
+ * SIMD instruction set to assemble keyway's kernels (the doorcode kernel, the small-input
+ * symmetric crypto) at load time. The kernels' source is the TypeScript that drives this writer,
+ * so the package builds its WebAssembly from code kept in this repository, with no toolchain.
  */
 
 /** Value types, spec §5.3.1. */
@@ -13,18 +14,36 @@ export type ValueType = (typeof ValueType)[keyof typeof ValueType];
 export const Op = {
   block: 0x02,
   loop: 0x03,
+  if: 0x04,
+  else: 0x05,
   br: 0x0c,
   brIf: 0x0d,
+  return: 0x0f,
   end: 0x0b,
+  drop: 0x1a,
+  select: 0x1b,
   localGet: 0x20,
   localSet: 0x21,
   localTee: 0x22,
   i32Load: 0x28,
+  i64Load: 0x29,
+  i32Load8U: 0x2d,
+  i64Load32U: 0x35,
   i32Store: 0x36,
+  i64Store: 0x37,
+  i32Store8: 0x3a,
   i32Const: 0x41,
   i64Const: 0x42,
   i32Eqz: 0x45,
+  i32Eq: 0x46,
+  i32Ne: 0x47,
   i32LtU: 0x49,
+  i32GtU: 0x4b,
+  i32LeU: 0x4d,
+  i32GeU: 0x4f,
+  i64Eqz: 0x50,
+  i64LtU: 0x54,
+  i64GeU: 0x5a,
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
@@ -33,9 +52,18 @@ export const Op = {
   i32Or: 0x72,
   i32Xor: 0x73,
   i32Shl: 0x74,
+  i32ShrS: 0x75,
   i32ShrU: 0x76,
+  i32Rotl: 0x77,
+  i32Rotr: 0x78,
+  i64Add: 0x7c,
+  i64Sub: 0x7d,
+  i64Mul: 0x7e,
+  i64And: 0x83,
   i64Or: 0x84,
+  i64Xor: 0x85,
   i64Shl: 0x86,
+  i64ShrS: 0x87,
   i64ShrU: 0x88,
   i32WrapI64: 0xa7,
   i64ExtendI32U: 0xad,
@@ -67,6 +95,18 @@ function pushU32(out: number[], value: number): void {
     v >>>= 7;
     out.push(v === 0 ? byte : byte | 0x80);
   } while (v !== 0);
+}
+
+/** Appends signed LEB128 for a 64-bit value (spec §5.2.2). */
+function pushS64(out: number[], value: bigint): void {
+  let v = BigInt.asIntN(64, value);
+  for (;;) {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    const done = (v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return;
+  }
 }
 
 /** Appends signed LEB128 for a 32-bit value (spec §5.2.2). */
@@ -110,6 +150,13 @@ export class FunctionBuilder {
   i32Const(value: number): this {
     this.code.push(Op.i32Const);
     pushS32(this.code, value);
+    return this;
+  }
+
+  /** `i64.const`; the value is taken modulo 2^64. */
+  i64Const(value: bigint): this {
+    this.code.push(Op.i64Const);
+    pushS64(this.code, value);
     return this;
   }
 
@@ -160,7 +207,7 @@ export class FunctionBuilder {
   }
 
   /** Block type `[] -> []` (spec §5.4.1). */
-  blockVoid(opcode: typeof Op.block | typeof Op.loop): this {
+  blockVoid(opcode: typeof Op.block | typeof Op.loop | typeof Op.if): this {
     this.code.push(opcode, 0x40);
     return this;
   }
