@@ -30,13 +30,13 @@ const NONCE = 32;
 const VERDICT = 44;
 /** One keystream block for a payload's last partial block; wiped after use. */
 const KEYSTREAM_TAIL = 64;
-/** The MAC input of §2.8.1 starts here; the ciphertext's tag is written right after it. */
+/** The MAC input of §2.8.1 starts here, with the aad; the tag goes right after the text. */
 const DATA = 128;
 const BLOCK_BYTES = 64;
 const POLY1305_KEY_BYTES = 32;
 const POLY1305_TAG_BYTES = 16;
-/** aad and text, each padded to 16 bytes, the length block and the tag fit in one page. */
-const MEMORY_PAGES = 1;
+/** Room for aad and text of the maximum size, each padded to 16 bytes, then the length block. */
+const MEMORY_PAGES = Math.ceil((DATA + 2 * CHACHA20_POLY1305_KERNEL_MAX_INPUT_BYTES + 16) / 65536);
 
 /** "expand 32-byte k" as four little-endian words (§2.3). */
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574] as const;
@@ -316,6 +316,11 @@ interface PayloadLocals {
   readonly tail: number;
 }
 
+function payloadLocals(f: FunctionBuilder): PayloadLocals {
+  const [addr, remaining, tail] = locals(f, ValueType.i32, 3) as [number, number, number];
+  return { addr, remaining, tail };
+}
+
 /** §2.4: XORs `length` bytes at `start` in place with the keystream from block counter 1. */
 function emitKeystreamXor(
   f: FunctionBuilder,
@@ -452,11 +457,11 @@ function buildSealFunction(m: ModuleBuilder): void {
   const [aadLength, length] = [0, 1];
   const c = chachaLocals(f);
   const p = polyLocals(f);
-  const payload = { addr: f.local(ValueType.i32), remaining: f.local(ValueType.i32) };
+  const payload = payloadLocals(f);
   const layout = emitLayout(f, aadLength, length);
   emitLoadKeyAndNonce(f, c);
   emitPolyKeyGeneration(f, c, p);
-  emitKeystreamXor(f, c, { ...payload, tail: f.local(ValueType.i32) }, layout.text, length);
+  emitKeystreamXor(f, c, payload, layout.text, length);
   emitMac(f, p, layout, aadLength, length);
   f.opIndex(Op.localGet, layout.textEnd).opIndex(Op.localGet, p.tagLow);
   f.memory(Op.i64Store, 0, 0);
@@ -474,7 +479,7 @@ function buildOpenFunction(m: ModuleBuilder): void {
   const [aadLength, length] = [0, 1];
   const c = chachaLocals(f);
   const p = polyLocals(f);
-  const payload = { addr: f.local(ValueType.i32), remaining: f.local(ValueType.i32) };
+  const payload = payloadLocals(f);
   const [expectedLow, expectedHigh] = locals(f, ValueType.i64, 2) as [number, number];
   const layout = emitLayout(f, aadLength, length);
   // The received tag is where the padding and length block go: read it first.
@@ -492,7 +497,7 @@ function buildOpenFunction(m: ModuleBuilder): void {
   f.opIndex(Op.localGet, p.tagHigh).opIndex(Op.localGet, expectedHigh).op(Op.i64Xor);
   f.op(Op.i64Or).op(Op.i64Eqz).opIndex(Op.localTee, verdict).memory(Op.i32Store, 2, VERDICT);
   f.opIndex(Op.localGet, verdict).blockVoid(Op.if);
-  emitKeystreamXor(f, c, { ...payload, tail: f.local(ValueType.i32) }, layout.text, length);
+  emitKeystreamXor(f, c, payload, layout.text, length);
   f.op(Op.end);
   emitZero(f, KEY, AEAD_KEY_BYTES);
 }
