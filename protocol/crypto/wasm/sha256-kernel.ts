@@ -7,7 +7,7 @@
  * full-fidelity unlock). Inputs above `SHA256_KERNEL_MAX_INPUT_BYTES` are refused: the caller
  * sends those to OpenSSL, where the bridge cost no longer matters.
  *
- * The module has three functions, each with the 64 rounds of FIPS 180-4 §6.2.2 fully unrolled,
+ * The module's hashing functions have the 64 rounds of FIPS 180-4 §6.2.2 fully unrolled, with
  * the working variables and a 16-word ring of the message schedule in locals:
  * - `sha256`: hashes padded blocks from the initial hash value into a big-endian digest;
  * - `hmacKey`: compresses `K ⊕ ipad` and `K ⊕ opad` into the inner and outer states;
@@ -18,7 +18,8 @@
  *
  * Secrets (SECURITY.md, Crypto): the memory belongs to one instance and is reachable only through
  * it, yet every call zeroes what it wrote (keys, states, messages, outputs) before it returns, so
- * no key material outlives the call that used it; that costs a few `fill` calls per operation.
+ * no key material outlives the call that used it. A fourth function, `zero`, does that for about
+ * the cost of one call, and the zeros it leaves are the padding zeros of the next message.
  */
 import { assertBytes, assertLength } from '../input-checks.js';
 import { HKDF_SHA256_MAX_BYTES, SHA256_BYTES } from '../provider.js';
@@ -28,23 +29,23 @@ import { ModuleBuilder, Op, ValueType, type FunctionBuilder } from '../../wasm/w
 /** The longest data, key, input keying material, salt or info a call accepts. */
 export const SHA256_KERNEL_MAX_INPUT_BYTES = 16384;
 
-/** Memory layout of an instance (byte offsets). */
-const INNER_STATE = 0;
-const OUTER_STATE = 32;
+/**
+ * Memory layout of an instance (byte offsets), one contiguous run so that a call zeroes all it
+ * wrote with one `zero` call: HKDF-Expand's output blocks end where the key states begin.
+ */
+const OKM_END = 8192;
+const INNER_STATE = OKM_END;
+const OUTER_STATE = INNER_STATE + SHA256_BYTES;
 /** The HMAC key padded with zeros to a block (RFC 2104 §2), or the hash of a longer key. */
-const KEY_BLOCK = 64;
+const KEY_BLOCK = OUTER_STATE + SHA256_BYTES;
 const DIGEST = KEY_BLOCK + SHA256_BLOCK_BYTES;
-/** Scratch written by every call and zeroed by it: states, key block and digest. */
-const SCRATCH_END = DIGEST + SHA256_BYTES;
 /**
  * Messages being hashed. HKDF-Expand lays `T(i-1) ‖ info ‖ i` out here; the padding adds at most
  * 72 bytes (§5.1.1), so the largest message ends before `MESSAGE + MAX + 32 + 1 + 72`.
  */
-const MESSAGE = 256;
+const MESSAGE = DIGEST + SHA256_BYTES;
 const MESSAGE_CAPACITY = SHA256_KERNEL_MAX_INPUT_BYTES + 128;
-/** HKDF-Expand's output blocks `T(1) ‖ T(2) ‖ …`. */
-const OKM = MESSAGE + MESSAGE_CAPACITY;
-const MEMORY_PAGES = Math.ceil((OKM + HKDF_SHA256_MAX_BYTES) / 65536);
+const MEMORY_PAGES = Math.ceil((MESSAGE + MESSAGE_CAPACITY) / 65536);
 
 /** RFC 2104 §2: the inner and outer pad bytes, four to a word. */
 const IPAD_WORD = 0x36363636;
@@ -52,6 +53,8 @@ const OPAD_WORD = 0x5c5c5c5c;
 /** §5.1.1 padding of the outer message (the 32-byte inner digest after the key block). */
 const PAD_WORD = 0x80000000;
 const OUTER_MESSAGE_BITS = (SHA256_BLOCK_BYTES + SHA256_BYTES) * 8;
+/** The unit `zero` clears; every region a call writes is a whole number of them. */
+const ZERO_CHUNK_BYTES = 32;
 
 /** The locals one unrolled compression works in. */
 interface CompressionLocals {
@@ -78,18 +81,37 @@ function compressionLocals(f: FunctionBuilder): CompressionLocals {
   };
 }
 
-/** `ROTR^n(x)` of each of `amounts` XORed together, with `SHR^shift(x)` if given (§4.1.2). */
-function emitSigma(
+/**
+ * `ROTR^a(x) ⊕ ROTR^b(x) ⊕ ROTR^c(x)` (§4.1.2 Σ) nested as `ROTR^a(x ⊕ ROTR^(b-a)(x ⊕
+ * ROTR^(c-b)(x)))`, which needs one temporary instead of two.
+ */
+function emitBigSigma(
   f: FunctionBuilder,
   x: number,
-  amounts: readonly number[],
-  shift?: number,
+  [a, b, c]: readonly [number, number, number],
 ): void {
-  amounts.forEach((amount, i) => {
-    f.opIndex(Op.localGet, x).i32Const(amount).op(Op.i32Rotr);
-    if (i > 0) f.op(Op.i32Xor);
-  });
-  if (shift !== undefined) f.opIndex(Op.localGet, x).i32Const(shift).op(Op.i32ShrU).op(Op.i32Xor);
+  f.opIndex(Op.localGet, x)
+    .i32Const(c - b)
+    .op(Op.i32Rotr);
+  f.opIndex(Op.localGet, x)
+    .op(Op.i32Xor)
+    .i32Const(b - a)
+    .op(Op.i32Rotr);
+  f.opIndex(Op.localGet, x).op(Op.i32Xor).i32Const(a).op(Op.i32Rotr);
+}
+
+/** `ROTR^a(x) ⊕ ROTR^b(x) ⊕ SHR^shift(x)` (§4.1.2 σ) as `ROTR^a(x ⊕ ROTR^(b-a)(x)) ⊕ SHR^shift(x)`. */
+function emitSmallSigma(
+  f: FunctionBuilder,
+  x: number,
+  [a, b]: readonly [number, number],
+  shift: number,
+): void {
+  f.opIndex(Op.localGet, x)
+    .i32Const(b - a)
+    .op(Op.i32Rotr);
+  f.opIndex(Op.localGet, x).op(Op.i32Xor).i32Const(a).op(Op.i32Rotr);
+  f.opIndex(Op.localGet, x).i32Const(shift).op(Op.i32ShrU).op(Op.i32Xor);
 }
 
 /**
@@ -159,10 +181,10 @@ function emitCompression(
       messageWord(t);
     } else {
       // §6.2.2 step 1: W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16].
-      emitSigma(f, schedule[(t - 2) % 16]!, [17, 19], 10);
+      emitSmallSigma(f, schedule[(t - 2) % 16]!, [17, 19], 10);
       get(schedule[(t - 7) % 16]!);
       f.op(Op.i32Add);
-      emitSigma(f, schedule[(t - 15) % 16]!, [7, 18], 3);
+      emitSmallSigma(f, schedule[(t - 15) % 16]!, [7, 18], 3);
       f.op(Op.i32Add);
       get(w);
       f.op(Op.i32Add);
@@ -171,7 +193,7 @@ function emitCompression(
     f.opIndex(Op.localTee, w).i32Const(SHA256_K[t]!).op(Op.i32Add);
     get(h);
     f.op(Op.i32Add);
-    emitSigma(f, e, [6, 11, 25]);
+    emitBigSigma(f, e, [6, 11, 25]);
     f.op(Op.i32Add);
     get(g);
     get(e);
@@ -184,7 +206,7 @@ function emitCompression(
     f.op(Op.i32Add).opIndex(Op.localSet, d);
     // The new a = T1 + Σ0(a) + Maj(a, b, c) replaces h, with Maj = b ⊕ ((a ⊕ b) ∧ (b ⊕ c)).
     get(temp1);
-    emitSigma(f, a, [2, 13, 22]);
+    emitBigSigma(f, a, [2, 13, 22]);
     f.op(Op.i32Add);
     get(b);
     get(a);
@@ -278,6 +300,21 @@ function buildHmacFunction(m: ModuleBuilder): void {
   emitStoreDigest(f, l, chain);
 }
 
+/**
+ * `zero(address, chunks)`: zeroes `chunks` runs of 32 bytes from `address`, which is cheaper than
+ * a `fill` call from JavaScript for the few dozen bytes a call leaves behind.
+ */
+function buildZeroFunction(m: ModuleBuilder): void {
+  const f = m.func('zero', [ValueType.i32, ValueType.i32]);
+  const [address, chunks] = [0, 1];
+  f.countedLoop(chunks, () => {
+    for (let offset = 0; offset < ZERO_CHUNK_BYTES; offset += 8) {
+      f.opIndex(Op.localGet, address).i64Const(0n).memory(Op.i64Store, 3, offset);
+    }
+    f.addToLocal(address, ZERO_CHUNK_BYTES);
+  });
+}
+
 let compiled: WebAssembly.Module | undefined;
 
 /** Assembles and compiles the module once per thread, on the first kernel made. */
@@ -287,6 +324,7 @@ function kernelModule(): WebAssembly.Module {
     buildSha256Function(m);
     buildHmacKeyFunction(m);
     buildHmacFunction(m);
+    buildZeroFunction(m);
     compiled = new WebAssembly.Module(m.encode());
   }
   return compiled;
@@ -297,10 +335,8 @@ interface KernelExports {
   readonly sha256: (message: number, blocks: number, out: number) => void;
   readonly hmacKey: (keyBlock: number) => void;
   readonly hmac: (message: number, blocks: number, out: number, chain: number) => void;
+  readonly zero: (address: number, chunks: number) => void;
 }
-
-/** Bytes of `length` message bytes once padded (§5.1.1: a 1 bit, zeros, a 64-bit length). */
-const paddedBytes = (length: number): number => SHA256_BLOCK_BYTES * (((length + 8) >>> 6) + 1);
 
 function assertInput(value: Uint8Array, what: string): void {
   assertBytes(value, what);
@@ -311,6 +347,9 @@ function assertInput(value: Uint8Array, what: string): void {
  * One kernel instance with its own WebAssembly memory; use one per thread. Each call allocates
  * only the array it returns. Arguments longer than `SHA256_KERNEL_MAX_INPUT_BYTES` throw
  * `RangeError`.
+ *
+ * Between calls the memory is all zeros: each call zeroes what it wrote before it returns, which
+ * both wipes the secrets and leaves the zeros of the next message's padding in place.
  */
 export class Sha256Kernel {
   private readonly wasm: KernelExports;
@@ -331,8 +370,7 @@ export class Sha256Kernel {
     const blocks = this.pad(MESSAGE, data.length, 0);
     this.wasm.sha256(MESSAGE, blocks, DIGEST);
     const digest = this.bytes.slice(DIGEST, DIGEST + SHA256_BYTES);
-    this.bytes.fill(0, MESSAGE, MESSAGE + blocks * SHA256_BLOCK_BYTES);
-    this.bytes.fill(0, DIGEST, SCRATCH_END);
+    this.zeroUpTo(DIGEST, MESSAGE + blocks * SHA256_BLOCK_BYTES);
     return digest;
   }
 
@@ -345,12 +383,7 @@ export class Sha256Kernel {
     const blocks = this.pad(MESSAGE, data.length, SHA256_BLOCK_BYTES);
     this.wasm.hmac(MESSAGE, blocks, DIGEST, DIGEST);
     const mac = this.bytes.slice(DIGEST, DIGEST + SHA256_BYTES);
-    this.bytes.fill(0, 0, SCRATCH_END);
-    this.bytes.fill(
-      0,
-      MESSAGE,
-      MESSAGE + Math.max(blocks * SHA256_BLOCK_BYTES, this.keyBytes(key)),
-    );
+    this.zeroUpTo(INNER_STATE, MESSAGE + blocks * SHA256_BLOCK_BYTES);
     return mac;
   }
 
@@ -366,64 +399,66 @@ export class Sha256Kernel {
     this.bytes.set(ikm, MESSAGE);
     const ikmBlocks = this.pad(MESSAGE, ikm.length, SHA256_BLOCK_BYTES);
     this.wasm.hmac(MESSAGE, ikmBlocks, KEY_BLOCK, KEY_BLOCK);
-    this.bytes.fill(0, KEY_BLOCK + SHA256_BYTES, KEY_BLOCK + SHA256_BLOCK_BYTES);
+    this.zeroUpTo(KEY_BLOCK + SHA256_BYTES, KEY_BLOCK + SHA256_BLOCK_BYTES);
     this.wasm.hmacKey(KEY_BLOCK);
-    // §2.3: T(i) = HMAC(PRK, T(i-1) ‖ info ‖ i). Every message ends at the same place: T(1)'s
-    // message `info ‖ 1` starts 32 bytes in, the later ones start with the previous T, which
-    // `hmac` writes there itself; only the counter byte changes between them.
+    this.zeroUpTo(MESSAGE, MESSAGE + ikmBlocks * SHA256_BLOCK_BYTES);
+    // §2.3: T(i) = HMAC(PRK, T(i-1) ‖ info ‖ i), stored from `okm` up to OKM_END. Every message
+    // ends at the same place: T(1)'s message `info ‖ 1` starts 32 bytes in, the later ones start
+    // with the previous T, which `hmac` writes there itself; only the counter byte changes.
     const count = Math.ceil(length / SHA256_BYTES);
+    const okm = OKM_END - count * SHA256_BYTES;
     const counterAt = MESSAGE + SHA256_BYTES + info.length;
-    let used = ikmBlocks * SHA256_BLOCK_BYTES;
+    let end = MESSAGE;
     if (count > 0) {
       this.bytes.set(info, MESSAGE + SHA256_BYTES);
       this.bytes[counterAt] = 1;
       const firstBlocks = this.pad(MESSAGE + SHA256_BYTES, info.length + 1, SHA256_BLOCK_BYTES);
-      this.wasm.hmac(MESSAGE + SHA256_BYTES, firstBlocks, OKM, MESSAGE);
-      used = Math.max(used, SHA256_BYTES + firstBlocks * SHA256_BLOCK_BYTES);
+      this.wasm.hmac(MESSAGE + SHA256_BYTES, firstBlocks, okm, MESSAGE);
+      end = MESSAGE + SHA256_BYTES + firstBlocks * SHA256_BLOCK_BYTES;
+      // The later messages' zeros may cover where T(1)'s bit length was.
+      this.view.setUint32(end - 4, 0);
     }
     if (count > 1) {
       const blocks = this.pad(MESSAGE, SHA256_BYTES + info.length + 1, SHA256_BLOCK_BYTES);
       for (let i = 2; i <= count; i++) {
         this.bytes[counterAt] = i;
-        this.wasm.hmac(MESSAGE, blocks, OKM + (i - 1) * SHA256_BYTES, MESSAGE);
+        this.wasm.hmac(MESSAGE, blocks, okm + (i - 1) * SHA256_BYTES, MESSAGE);
       }
-      used = Math.max(used, blocks * SHA256_BLOCK_BYTES);
+      end = Math.max(end, MESSAGE + blocks * SHA256_BLOCK_BYTES);
     }
-    const okm = this.bytes.slice(OKM, OKM + length);
-    this.bytes.fill(0, 0, SCRATCH_END);
-    this.bytes.fill(0, MESSAGE, MESSAGE + Math.max(used, this.keyBytes(salt)));
-    this.bytes.fill(0, OKM, OKM + count * SHA256_BYTES);
-    return okm;
+    const result = this.bytes.slice(okm, okm + length);
+    this.zeroUpTo(okm, end);
+    return result;
   }
 
   /**
    * §5.1.1: pads the `length` message bytes at `address`, which follow `prefixBytes` already
-   * compressed (an HMAC key block), and returns the number of blocks to compress.
+   * compressed (an HMAC key block), and returns the number of blocks to compress. The zeros
+   * between are already there.
    */
   private pad(address: number, length: number, prefixBytes: number): number {
-    const end = address + paddedBytes(length);
+    const blocks = ((length + 8) >>> 6) + 1;
     this.bytes[address + length] = 0x80;
-    // The length is below 2^32 bits, so the high word of the 64-bit length is among the zeros.
-    this.bytes.fill(0, address + length + 1, end - 4);
-    this.view.setUint32(end - 4, (prefixBytes + length) * 8);
-    return (end - address) / SHA256_BLOCK_BYTES;
+    // Below 2^32 bits, the high word of the 64-bit length is zero.
+    this.view.setUint32(address + blocks * SHA256_BLOCK_BYTES - 4, (prefixBytes + length) * 8);
+    return blocks;
   }
 
   /** RFC 2104 §2: the key block of `key` (hashed first if longer than a block) and its states. */
   private setKey(key: Uint8Array): void {
     if (key.length > SHA256_BLOCK_BYTES) {
       this.bytes.set(key, MESSAGE);
-      this.wasm.sha256(MESSAGE, this.pad(MESSAGE, key.length, 0), KEY_BLOCK);
-      this.bytes.fill(0, KEY_BLOCK + SHA256_BYTES, KEY_BLOCK + SHA256_BLOCK_BYTES);
+      const blocks = this.pad(MESSAGE, key.length, 0);
+      this.wasm.sha256(MESSAGE, blocks, KEY_BLOCK);
+      this.zeroUpTo(MESSAGE, MESSAGE + blocks * SHA256_BLOCK_BYTES);
     } else {
       this.bytes.set(key, KEY_BLOCK);
-      this.bytes.fill(0, KEY_BLOCK + key.length, KEY_BLOCK + SHA256_BLOCK_BYTES);
     }
     this.wasm.hmacKey(KEY_BLOCK);
   }
 
-  /** Bytes of the message area that `setKey` used to hash `key`, to be zeroed. */
-  private keyBytes(key: Uint8Array): number {
-    return key.length > SHA256_BLOCK_BYTES ? paddedBytes(key.length) : 0;
+  /** Zeroes `start .. end - 1`, both multiples of ZERO_CHUNK_BYTES. */
+  private zeroUpTo(start: number, end: number): void {
+    this.wasm.zero(start, (end - start) / ZERO_CHUNK_BYTES);
   }
 }
