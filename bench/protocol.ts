@@ -4,7 +4,8 @@
  * operations they need, measured in the same run (2 X25519 key generations, 6 X25519 agreements
  * and the credential's Ed25519 verification; target ≥ 0.8). Frames fragmented and reassembled,
  * and messages encoded and decoded, per second. Outputs are checked before timing; rates are per
- * CPU-second of this process.
+ * CPU-second of this process, the best of three rounds (this machine's neighbours come and go; a
+ * handshake and its floor are measured in the same round).
  *
  * Run: npm run bench   (writes bench/results/protocol-<time>.json)
  */
@@ -23,7 +24,8 @@ import { createNodeCrypto } from '../src/core/node-crypto-provider.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 2);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 1);
+const ROUNDS = 3;
 
 const cpuSeconds = (): number => {
   const { user, system } = process.cpuUsage();
@@ -37,6 +39,13 @@ function rate(once: (i: number) => void): number {
   const start = cpuSeconds();
   while (cpuSeconds() - start < SECONDS) once(done++);
   return done / (cpuSeconds() - start);
+}
+
+/** The best of ROUNDS measurements. */
+function best(measure: () => number): number {
+  let fastest = 0;
+  for (let round = 0; round < ROUNDS; round++) fastest = Math.max(fastest, measure());
+  return fastest;
 }
 
 /** A counter-based byte source: deterministic, cheap, never the bottleneck. */
@@ -88,18 +97,36 @@ function benchProvider(crypto: CryptoProvider): Record<string, number> {
   const lockKey = generateKeyPair(crypto);
   const phoneKey = generateKeyPair(crypto);
   handshake(crypto, lockKey, phoneKey, 0, true);
-  const handshakes = rate((i) => handshake(crypto, lockKey, phoneKey, i));
-  // A key generation takes a fresh secret (as each ephemeral is); an agreement reuses one (each
-  // handshake secret is used more than once, and providers may keep it imported).
-  const keyGenerations = rate(() => crypto.x25519PublicKey(crypto.randomBytes(32)));
   const secret = crypto.randomBytes(32);
-  const agreements = rate(() => crypto.x25519(secret, lockKey.publicKey));
   const seed = crypto.randomBytes(32);
   const signer = crypto.ed25519PublicKey(seed);
   const signature = crypto.ed25519Sign(seed, credential);
   if (!crypto.ed25519Verify(signer, credential, signature))
     throw new Error('Ed25519 self-check failed');
-  const verifications = rate(() => crypto.ed25519Verify(signer, credential, signature));
+  let handshakes = 0;
+  let keyGenerations = 0;
+  let agreements = 0;
+  let verifications = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    handshakes = Math.max(
+      handshakes,
+      rate((i) => handshake(crypto, lockKey, phoneKey, i)),
+    );
+    // A key generation takes a fresh secret (as each ephemeral is); an agreement reuses one (each
+    // handshake secret is used more than once, and providers may keep it imported).
+    keyGenerations = Math.max(
+      keyGenerations,
+      rate(() => crypto.x25519PublicKey(crypto.randomBytes(32))),
+    );
+    agreements = Math.max(
+      agreements,
+      rate(() => crypto.x25519(secret, lockKey.publicKey)),
+    );
+    verifications = Math.max(
+      verifications,
+      rate(() => crypto.ed25519Verify(signer, credential, signature)),
+    );
+  }
   // The floor: the time of the public-key operations alone; the handshake adds the credential check.
   const floorSeconds = 2 / keyGenerations + 6 / agreements + 1 / verifications;
   const handshakeSeconds = 1 / handshakes + 1 / verifications;
@@ -123,7 +150,7 @@ function benchFrames(mtu: number, size: number): { messages: number; frames: num
       throw new Error('reassembly failed');
   };
   once();
-  const messages = rate(once);
+  const messages = best(() => rate(once));
   return { messages, frames: messages * frameCount };
 }
 
@@ -150,10 +177,12 @@ function benchMessages(): { encoded: number; decoded: number } {
   if (!decoded.ok || decoded.value.type !== 'status-response')
     throw new Error('message round trip failed');
   return {
-    encoded: rate(() => encodeMessage(statusMessage)),
-    decoded: rate(() => {
-      if (!decodeMessage(bytes).ok) throw new Error('decode failed');
-    }),
+    encoded: best(() => rate(() => encodeMessage(statusMessage))),
+    decoded: best(() =>
+      rate(() => {
+        if (!decodeMessage(bytes).ok) throw new Error('decode failed');
+      }),
+    ),
   };
 }
 

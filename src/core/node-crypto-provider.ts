@@ -2,6 +2,12 @@
  * The node:crypto `CryptoProvider` (ARCHITECTURE.md §1): OpenSSL underneath, fast, and bit for bit
  * the same answers as the @noble reference in protocol/crypto. Where OpenSSL is more lenient than
  * the interface's strict rules, explicit checks run first (SECURITY.md, Crypto, items 9 and 11).
+ *
+ * Small symmetric inputs go to keyway's WebAssembly kernels instead (protocol/crypto/wasm): a
+ * Noise handshake makes 16 hashes, 8 HKDFs and 8 AEAD calls on a few dozen bytes each, and node's
+ * per-call cost there (about 1 µs for `hash`, 3 µs for an HMAC, 5 µs for a ChaCha20-Poly1305
+ * seal, bench/protocol) is several times the work itself. OpenSSL keeps the public-key operations
+ * and every input above `KERNEL_MAX_INPUT_BYTES`, where its assembly wins.
  */
 import {
   createCipheriv,
@@ -19,16 +25,37 @@ import type { KeyObject } from 'node:crypto';
 import { AEAD_TAG_BYTES, SHA256_BYTES } from '../../protocol/crypto/provider.js';
 import type { CryptoProvider, RandomSource } from '../../protocol/crypto/provider.js';
 import { checkedProvider } from '../../protocol/crypto/input-checks.js';
+import {
+  ChaCha20Poly1305Kernel,
+  CHACHA20_POLY1305_KERNEL_MAX_INPUT_BYTES,
+} from '../../protocol/crypto/wasm/chacha20-poly1305-kernel.js';
+import {
+  Sha256Kernel,
+  SHA256_KERNEL_MAX_INPUT_BYTES,
+} from '../../protocol/crypto/wasm/sha256-kernel.js';
+
+/**
+ * Inputs up to this size take the WebAssembly kernels. Above about a kilobyte the per-call cost no
+ * longer dominates and OpenSSL's vectorised code is faster than the scalar kernels.
+ */
+export const KERNEL_MAX_INPUT_BYTES = Math.min(
+  1024,
+  SHA256_KERNEL_MAX_INPUT_BYTES,
+  CHACHA20_POLY1305_KERNEL_MAX_INPUT_BYTES,
+);
+
+/**
+ * One instance of each kernel for the whole thread, made on first use: every provider (a demo
+ * building makes one per phone) shares them, and a call runs to completion before the next.
+ */
+let kernels: { readonly sha256: Sha256Kernel; readonly aead: ChaCha20Poly1305Kernel } | undefined;
+function symmetricKernels(): NonNullable<typeof kernels> {
+  kernels ??= { sha256: new Sha256Kernel(), aead: new ChaCha20Poly1305Kernel() };
+  return kernels;
+}
 
 /** Node's `hkdfSync` refuses `info` longer than this; RFC 5869 sets no such limit. */
 const NODE_HKDF_MAX_INFO_BYTES = 1024;
-
-/**
- * Outputs up to this length are expanded with HMACs here rather than by `hkdfSync`, whose fixed
- * cost (a secret KeyObject and a job per call) exceeds three HMACs; Noise's HKDF asks for 64 bytes
- * eight times a handshake.
- */
-const HMAC_HKDF_MAX_BYTES = 2 * SHA256_BYTES;
 
 /** RFC 7748 §4.1 / RFC 8032 §5.1: p = 2^255 - 19. */
 const P = 2n ** 255n - 19n;
@@ -152,7 +179,7 @@ function isCanonicalEd25519Point(encoding: Uint8Array): boolean {
 }
 
 /**
- * RFC 5869 §2.2-2.3 with HMAC-SHA256, for short outputs and for the `info` lengths `hkdfSync`
+ * RFC 5869 §2.2-2.3 with HMAC-SHA256, for the `info` lengths `hkdfSync`
  * refuses; `length` is already checked against 255 * HashLen.
  */
 function hkdfWithHmac(
@@ -210,6 +237,9 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     aeadSeal(key, nonce, aad, plaintext) {
+      if (plaintext.length <= KERNEL_MAX_INPUT_BYTES && aad.length <= KERNEL_MAX_INPUT_BYTES) {
+        return symmetricKernels().aead.seal(key, nonce, aad, plaintext);
+      }
       const cipher = createCipheriv('chacha20-poly1305', key, nonce, {
         authTagLength: AEAD_TAG_BYTES,
       });
@@ -223,6 +253,9 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     aeadOpen(key, nonce, aad, sealed) {
+      if (sealed.length <= KERNEL_MAX_INPUT_BYTES && aad.length <= KERNEL_MAX_INPUT_BYTES) {
+        return symmetricKernels().aead.open(key, nonce, aad, sealed);
+      }
       const bodyLength = sealed.length - AEAD_TAG_BYTES;
       const decipher = createDecipheriv('chacha20-poly1305', key, nonce, {
         authTagLength: AEAD_TAG_BYTES,
@@ -242,16 +275,26 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     sha256(data) {
-      // One-shot: no Hash object per MixHash, of which a handshake does sixteen.
+      if (data.length <= KERNEL_MAX_INPUT_BYTES) return symmetricKernels().sha256.sha256(data);
       return plain(hash('sha256', data, 'buffer'));
     },
 
     hmacSha256(key, data) {
+      if (key.length <= KERNEL_MAX_INPUT_BYTES && data.length <= KERNEL_MAX_INPUT_BYTES) {
+        return symmetricKernels().sha256.hmacSha256(key, data);
+      }
       return plain(createHmac('sha256', key).update(data).digest());
     },
 
     hkdfSha256(ikm, salt, info, length) {
-      if (length <= HMAC_HKDF_MAX_BYTES || info.length > NODE_HKDF_MAX_INFO_BYTES) {
+      if (
+        ikm.length <= KERNEL_MAX_INPUT_BYTES &&
+        salt.length <= KERNEL_MAX_INPUT_BYTES &&
+        info.length <= KERNEL_MAX_INPUT_BYTES
+      ) {
+        return symmetricKernels().sha256.hkdfSha256(ikm, salt, info, length);
+      }
+      if (info.length > NODE_HKDF_MAX_INFO_BYTES) {
         return hkdfWithHmac(ikm, salt, info, length);
       }
       return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
