@@ -33,7 +33,8 @@ export const SHA256_KERNEL_MAX_INPUT_BYTES = 16384;
  * Memory layout of an instance (byte offsets), one contiguous run so that a call zeroes all it
  * wrote with one `zero` call: HKDF-Expand's output blocks end where the key states begin.
  */
-const OKM_END = 8192;
+/** HKDF-Expand writes its `ceil(L / 32)` output blocks just below OKM_END. */
+const OKM_END = HKDF_SHA256_MAX_BYTES;
 const INNER_STATE = OKM_END;
 const OUTER_STATE = INNER_STATE + SHA256_BYTES;
 /** The HMAC key padded with zeros to a block (RFC 2104 §2), or the hash of a longer key. */
