@@ -23,7 +23,7 @@ import {
   type Sha256LaneLocals,
 } from './wasm/sha256-lanes.js';
 import { emitSha1Compression, sha1LaneLocals } from './wasm/sha1-lanes.js';
-import { SHA256_K } from './sha256-words.js';
+import { SHA256_K } from '../crypto/sha256-constants.js';
 import { ModuleBuilder, Op, SimdOp, ValueType, type FunctionBuilder } from '../wasm/wasm-writer.js';
 
 /** Memory layout of a kernel instance (byte offsets). */

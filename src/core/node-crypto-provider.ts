@@ -7,7 +7,7 @@
  * Noise handshake makes 16 hashes, 8 HKDFs and 8 AEAD calls on a few dozen bytes each, and node's
  * per-call cost there (about 1 µs for `hash`, 3 µs for an HMAC, 5 µs for a ChaCha20-Poly1305
  * seal, bench/protocol) is several times the work itself. OpenSSL keeps the public-key operations
- * and every input above `KERNEL_MAX_INPUT_BYTES`, where its assembly wins.
+ * and every input above `KERNEL_LIMITS`, where its assembly wins.
  */
 import {
   createCipheriv,
@@ -25,24 +25,23 @@ import type { KeyObject } from 'node:crypto';
 import { AEAD_TAG_BYTES, SHA256_BYTES } from '../../protocol/crypto/provider.js';
 import type { CryptoProvider, RandomSource } from '../../protocol/crypto/provider.js';
 import { checkedProvider } from '../../protocol/crypto/input-checks.js';
-import {
-  ChaCha20Poly1305Kernel,
-  CHACHA20_POLY1305_KERNEL_MAX_INPUT_BYTES,
-} from '../../protocol/crypto/wasm/chacha20-poly1305-kernel.js';
-import {
-  Sha256Kernel,
-  SHA256_KERNEL_MAX_INPUT_BYTES,
-} from '../../protocol/crypto/wasm/sha256-kernel.js';
+import { ChaCha20Poly1305Kernel } from '../../protocol/crypto/wasm/chacha20-poly1305-kernel.js';
+import { Sha256Kernel } from '../../protocol/crypto/wasm/sha256-kernel.js';
 
 /**
- * Inputs up to this size take the WebAssembly kernels. Above about a kilobyte the per-call cost no
- * longer dominates and OpenSSL's vectorised code is faster than the scalar kernels.
+ * The largest inputs (bytes) each primitive sends to the WebAssembly kernels. Each is about where
+ * OpenSSL's per-byte speed pays for its per-call cost, measured on x86-64 with SHA extensions
+ * (without them OpenSSL's hashing is slower and the kernels would win further): one scalar SHA-256
+ * block takes the kernel about 0.22 µs, so `hash` wins from about 160 bytes, an HMAC from about
+ * 600, and the cipher from about 2.5 KiB. HKDF's output counts too: each 32 bytes is one more HMAC.
+ * Each is within what its kernel accepts (test/core/node-crypto-provider.test.ts calls both sides).
  */
-export const KERNEL_MAX_INPUT_BYTES = Math.min(
-  1024,
-  SHA256_KERNEL_MAX_INPUT_BYTES,
-  CHACHA20_POLY1305_KERNEL_MAX_INPUT_BYTES,
-);
+export const KERNEL_LIMITS = {
+  sha256: 128,
+  hmacSha256: 512,
+  hkdfSha256: 512,
+  chacha20Poly1305: 2048,
+} as const satisfies Record<string, number>;
 
 /**
  * One instance of each kernel for the whole thread, made on first use: every provider (a demo
@@ -237,7 +236,7 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     aeadSeal(key, nonce, aad, plaintext) {
-      if (plaintext.length <= KERNEL_MAX_INPUT_BYTES && aad.length <= KERNEL_MAX_INPUT_BYTES) {
+      if (plaintext.length + aad.length <= KERNEL_LIMITS.chacha20Poly1305) {
         return symmetricKernels().aead.seal(key, nonce, aad, plaintext);
       }
       const cipher = createCipheriv('chacha20-poly1305', key, nonce, {
@@ -253,7 +252,7 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     aeadOpen(key, nonce, aad, sealed) {
-      if (sealed.length <= KERNEL_MAX_INPUT_BYTES && aad.length <= KERNEL_MAX_INPUT_BYTES) {
+      if (sealed.length + aad.length <= KERNEL_LIMITS.chacha20Poly1305) {
         return symmetricKernels().aead.open(key, nonce, aad, sealed);
       }
       const bodyLength = sealed.length - AEAD_TAG_BYTES;
@@ -275,23 +274,19 @@ export function createNodeCrypto(random: RandomSource): CryptoProvider {
     },
 
     sha256(data) {
-      if (data.length <= KERNEL_MAX_INPUT_BYTES) return symmetricKernels().sha256.sha256(data);
+      if (data.length <= KERNEL_LIMITS.sha256) return symmetricKernels().sha256.sha256(data);
       return plain(hash('sha256', data, 'buffer'));
     },
 
     hmacSha256(key, data) {
-      if (key.length <= KERNEL_MAX_INPUT_BYTES && data.length <= KERNEL_MAX_INPUT_BYTES) {
+      if (key.length + data.length <= KERNEL_LIMITS.hmacSha256) {
         return symmetricKernels().sha256.hmacSha256(key, data);
       }
       return plain(createHmac('sha256', key).update(data).digest());
     },
 
     hkdfSha256(ikm, salt, info, length) {
-      if (
-        ikm.length <= KERNEL_MAX_INPUT_BYTES &&
-        salt.length <= KERNEL_MAX_INPUT_BYTES &&
-        info.length <= KERNEL_MAX_INPUT_BYTES
-      ) {
+      if (ikm.length + salt.length + info.length + length <= KERNEL_LIMITS.hkdfSha256) {
         return symmetricKernels().sha256.hkdfSha256(ikm, salt, info, length);
       }
       if (info.length > NODE_HKDF_MAX_INFO_BYTES) {

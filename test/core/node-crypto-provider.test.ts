@@ -11,7 +11,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { createNobleCrypto } from '../../protocol/crypto/noble-provider.js';
-import { createNodeCrypto, KERNEL_MAX_INPUT_BYTES } from '../../src/core/node-crypto-provider.js';
+import { createNodeCrypto, KERNEL_LIMITS } from '../../src/core/node-crypto-provider.js';
 
 const random = (length: number): Uint8Array => new Uint8Array(length).fill(1);
 const node = createNodeCrypto(random);
@@ -113,46 +113,60 @@ describe('node:crypto provider, HKDF-SHA256 (RFC 5869)', () => {
 });
 
 describe('node:crypto provider, small inputs in the WebAssembly kernels and large ones in OpenSSL', () => {
-  // Every length around the threshold, so both routes answer and each is compared with @noble.
-  const around = [
-    0,
-    1,
-    KERNEL_MAX_INPUT_BYTES - 1,
-    KERNEL_MAX_INPUT_BYTES,
-    KERNEL_MAX_INPUT_BYTES + 1,
-  ];
+  // Every total length around each limit, so both routes answer and each is compared with @noble.
+  const around = (limit: number): number[] => [limit - 33, limit - 32, limit - 1, limit, limit + 1];
   const bytes = (length: number, seed: number): Uint8Array =>
     Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
   const key = bytes(32, 5);
   const nonce = bytes(12, 9);
 
-  it.each(around)('hashes, MACs and expands %i bytes as noble does', (length) => {
+  it.each(around(KERNEL_LIMITS.sha256))('hashes %i bytes as noble does', (length) => {
     const data = bytes(length, 1);
     expect(node.sha256(data)).toEqual(noble.sha256(data));
-    expect(node.hmacSha256(data, key)).toEqual(noble.hmacSha256(data, key));
-    expect(node.hmacSha256(key, data)).toEqual(noble.hmacSha256(key, data));
-    for (const [ikm, salt, info] of [
-      [data, key, key],
-      [key, data, key],
-      [key, key, data],
-    ] as const) {
-      expect(node.hkdfSha256(ikm, salt, info, 64)).toEqual(noble.hkdfSha256(ikm, salt, info, 64));
-    }
   });
 
-  it.each(around)('seals and opens %i bytes of plaintext and of aad as noble does', (length) => {
-    const data = bytes(length, 3);
-    for (const [aad, plaintext] of [
-      [key, data],
-      [data, key],
-    ] as const) {
-      const sealed = node.aeadSeal(key, nonce, aad, plaintext);
-      expect(sealed).toEqual(noble.aeadSeal(key, nonce, aad, plaintext));
-      expect(node.aeadOpen(key, nonce, aad, sealed)).toEqual(plaintext);
-      sealed[0] = (sealed[0] ?? 0) ^ 1;
-      expect(node.aeadOpen(key, nonce, aad, sealed)).toBeUndefined();
-    }
-  });
+  it.each(around(KERNEL_LIMITS.hmacSha256))(
+    'MACs %i bytes of key and data as noble does',
+    (total) => {
+      const data = bytes(total - 32, 2);
+      expect(node.hmacSha256(data, key)).toEqual(noble.hmacSha256(data, key));
+      expect(node.hmacSha256(key, data)).toEqual(noble.hmacSha256(key, data));
+    },
+  );
+
+  it.each(around(KERNEL_LIMITS.hkdfSha256))(
+    'expands %i bytes of input and output as noble does',
+    (total) => {
+      const data = bytes(total - 96, 4);
+      for (const [ikm, salt, info] of [
+        [data, key, key],
+        [key, data, key],
+        [key, key, data],
+      ] as const) {
+        expect(node.hkdfSha256(ikm, salt, info, 32)).toEqual(noble.hkdfSha256(ikm, salt, info, 32));
+      }
+      expect(node.hkdfSha256(key, key, new Uint8Array(0), total - 64)).toEqual(
+        noble.hkdfSha256(key, key, new Uint8Array(0), total - 64),
+      );
+    },
+  );
+
+  it.each(around(KERNEL_LIMITS.chacha20Poly1305))(
+    'seals and opens %i bytes of plaintext, tag and aad as noble does',
+    (total) => {
+      const data = bytes(total - 48, 3);
+      for (const [aad, plaintext] of [
+        [key, data],
+        [data, key],
+      ] as const) {
+        const sealed = node.aeadSeal(key, nonce, aad, plaintext);
+        expect(sealed).toEqual(noble.aeadSeal(key, nonce, aad, plaintext));
+        expect(node.aeadOpen(key, nonce, aad, sealed)).toEqual(plaintext);
+        sealed[0] = (sealed[0] ?? 0) ^ 1;
+        expect(node.aeadOpen(key, nonce, aad, sealed)).toBeUndefined();
+      }
+    },
+  );
 });
 
 describe('node:crypto provider, inputs', () => {

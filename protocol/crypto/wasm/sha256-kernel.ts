@@ -23,7 +23,7 @@
  */
 import { assertBytes, assertLength } from '../input-checks.js';
 import { HKDF_SHA256_MAX_BYTES, SHA256_BYTES } from '../provider.js';
-import { SHA256_BLOCK_BYTES, SHA256_IV, SHA256_K } from '../../doorcode/sha256-words.js';
+import { SHA256_BLOCK_BYTES, SHA256_IV, SHA256_K } from '../sha256-constants.js';
 import { ModuleBuilder, Op, ValueType, type FunctionBuilder } from '../../wasm/wasm-writer.js';
 
 /** The longest data, key, input keying material, salt or info a call accepts. */

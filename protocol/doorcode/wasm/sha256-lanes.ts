@@ -2,7 +2,7 @@
  * SHA-256 compression over four lanes, generated as WebAssembly SIMD (FIPS 180-4 §6.2.2) and
  * specialised to message words known at generation time.
  */
-import { SHA256_K } from '../sha256-words.js';
+import { SHA256_K } from '../../crypto/sha256-constants.js';
 import {
   add,
   assign,
