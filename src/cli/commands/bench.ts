@@ -104,7 +104,7 @@ const HEADLINES: Readonly<Record<string, readonly FigureSpec[]>> = {
   ],
   protocol: [
     [['handshakes', 'node', 'handshakes'], 'Noise XK handshakes (node crypto)', '/s'],
-    [['handshakes', 'node', 'floorRatio'], 'handshake over its crypto floor', 'x'],
+    [['handshakes', 'node', 'floorRatio'], 'handshake over its crypto floor', 'x', '>= 0.8x'],
     [['frames', 'mtu247-256B', 'messages'], '256-byte messages framed at MTU 247', '/s'],
     [['messages', 'decoded'], 'CBOR messages decoded and validated', '/s'],
   ],
