@@ -24,7 +24,14 @@ import {
 } from './wasm/sha256-lanes.js';
 import { emitSha1Compression, sha1LaneLocals } from './wasm/sha1-lanes.js';
 import { SHA256_K } from '../crypto/sha256-constants.js';
-import { ModuleBuilder, Op, SimdOp, ValueType, type FunctionBuilder } from '../wasm/wasm-writer.js';
+import {
+  compiledOnFirstUse,
+  Op,
+  type ModuleBuilder,
+  SimdOp,
+  ValueType,
+  type FunctionBuilder,
+} from '../wasm/wasm-writer.js';
 
 /** Memory layout of a kernel instance (byte offsets). */
 const INNER_STATE = 0;
@@ -298,20 +305,13 @@ function buildHotpSha1Function(m: ModuleBuilder): void {
   });
 }
 
-let compiled: WebAssembly.Module | undefined;
-
-/** Assembles and compiles the kernel module once per thread. */
-function kernelModule(): WebAssembly.Module {
-  if (compiled === undefined) {
-    const m = new ModuleBuilder(MEMORY_PAGES);
-    buildDoorScheduleFunction(m);
-    buildDoorcodeFunction(m);
-    buildHotpSha256Function(m);
-    buildHotpSha1Function(m);
-    compiled = new WebAssembly.Module(m.encode());
-  }
-  return compiled;
-}
+/** The kernel's module, assembled and compiled once per thread. */
+const kernelModule = compiledOnFirstUse(MEMORY_PAGES, (m) => {
+  buildDoorScheduleFunction(m);
+  buildDoorcodeFunction(m);
+  buildHotpSha256Function(m);
+  buildHotpSha1Function(m);
+});
 
 interface KernelExports {
   readonly memory: WebAssembly.Memory;

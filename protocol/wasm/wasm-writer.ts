@@ -306,3 +306,22 @@ export class ModuleBuilder {
     return new Uint8Array(out);
   }
 }
+
+/**
+ * A module assembled and compiled on first use, then shared by every kernel instance of this
+ * thread (each instance brings its own memory): assembling costs milliseconds once.
+ */
+export function compiledOnFirstUse(
+  memoryPages: number,
+  build: (m: ModuleBuilder) => void,
+): () => WebAssembly.Module {
+  let compiled: WebAssembly.Module | undefined;
+  return () => {
+    if (compiled === undefined) {
+      const m = new ModuleBuilder(memoryPages);
+      build(m);
+      compiled = new WebAssembly.Module(m.encode());
+    }
+    return compiled;
+  };
+}

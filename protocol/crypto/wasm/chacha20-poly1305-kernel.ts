@@ -18,7 +18,13 @@
  */
 import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from '../provider.js';
 import { assertBytes, assertLength, assertSize } from '../input-checks.js';
-import { ModuleBuilder, Op, ValueType, type FunctionBuilder } from '../../wasm/wasm-writer.js';
+import {
+  compiledOnFirstUse,
+  Op,
+  type ModuleBuilder,
+  ValueType,
+  type FunctionBuilder,
+} from '../../wasm/wasm-writer.js';
 
 /** The largest plaintext (or ciphertext without its tag) and the largest aad accepted. */
 export const CHACHA20_POLY1305_KERNEL_MAX_INPUT_BYTES = 16384;
@@ -530,19 +536,12 @@ function buildPoly1305Function(m: ModuleBuilder): void {
   emitZero(f, KEY, AEAD_KEY_BYTES);
 }
 
-let compiled: WebAssembly.Module | undefined;
-
-/** Assembles and compiles the kernel module once per thread, on first use. */
-function kernelModule(): WebAssembly.Module {
-  if (compiled === undefined) {
-    const m = new ModuleBuilder(MEMORY_PAGES);
-    buildSealFunction(m);
-    buildOpenFunction(m);
-    buildPoly1305Function(m);
-    compiled = new WebAssembly.Module(m.encode());
-  }
-  return compiled;
-}
+/** The kernel's module, assembled and compiled once per thread. */
+const kernelModule = compiledOnFirstUse(MEMORY_PAGES, (m) => {
+  buildSealFunction(m);
+  buildOpenFunction(m);
+  buildPoly1305Function(m);
+});
 
 interface KernelExports {
   readonly memory: WebAssembly.Memory;

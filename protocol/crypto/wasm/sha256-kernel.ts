@@ -24,7 +24,13 @@
 import { assertBytes, assertLength } from '../input-checks.js';
 import { HKDF_SHA256_MAX_BYTES, SHA256_BYTES } from '../provider.js';
 import { SHA256_BLOCK_BYTES, SHA256_IV, SHA256_K } from '../sha256-constants.js';
-import { ModuleBuilder, Op, ValueType, type FunctionBuilder } from '../../wasm/wasm-writer.js';
+import {
+  compiledOnFirstUse,
+  Op,
+  type ModuleBuilder,
+  ValueType,
+  type FunctionBuilder,
+} from '../../wasm/wasm-writer.js';
 
 /** The longest data, key, input keying material, salt or info a call accepts. */
 export const SHA256_KERNEL_MAX_INPUT_BYTES = 16384;
@@ -316,20 +322,13 @@ function buildZeroFunction(m: ModuleBuilder): void {
   });
 }
 
-let compiled: WebAssembly.Module | undefined;
-
-/** Assembles and compiles the module once per thread, on the first kernel made. */
-function kernelModule(): WebAssembly.Module {
-  if (compiled === undefined) {
-    const m = new ModuleBuilder(MEMORY_PAGES);
-    buildSha256Function(m);
-    buildHmacKeyFunction(m);
-    buildHmacFunction(m);
-    buildZeroFunction(m);
-    compiled = new WebAssembly.Module(m.encode());
-  }
-  return compiled;
-}
+/** The kernel's module, assembled and compiled once per thread. */
+const kernelModule = compiledOnFirstUse(MEMORY_PAGES, (m) => {
+  buildSha256Function(m);
+  buildHmacKeyFunction(m);
+  buildHmacFunction(m);
+  buildZeroFunction(m);
+});
 
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
