@@ -2,7 +2,6 @@
 // §2.5.2 and the Poly1305 carry cases of Appendix A.3, §2.6.2, §2.8.2, A.5), every Wycheproof
 // case with a 96-bit nonce, and differential properties against @noble/ciphers at every block
 // boundary up to the maximum size (SECURITY.md, Crypto).
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -12,6 +11,7 @@ import {
   ChaCha20Poly1305Kernel,
 } from '../../../protocol/crypto/wasm/chacha20-poly1305-kernel.js';
 import { propertyRuns } from '../../support/properties.js';
+import { loadWycheproof, type WycheproofGroups } from '../../support/wycheproof.js';
 import { fromHex, hex } from '../../support/hex.js';
 
 const kernel = new ChaCha20Poly1305Kernel();
@@ -145,24 +145,7 @@ describe('RFC 8439 vectors', () => {
   });
 });
 
-interface AeadCase {
-  readonly tcId: number;
-  readonly comment: string;
-  readonly result: 'valid' | 'invalid' | 'acceptable';
-  readonly key: string;
-  readonly iv: string;
-  readonly aad: string;
-  readonly msg: string;
-  readonly ct: string;
-  readonly tag: string;
-}
-
-const wycheproof = JSON.parse(
-  readFileSync(
-    new URL('../../vectors/wycheproof/chacha20_poly1305_test.json', import.meta.url),
-    'utf8',
-  ),
-) as { readonly testGroups: readonly { readonly tests: readonly AeadCase[] }[] };
+const wycheproof = loadWycheproof<WycheproofGroups['aead']>('chacha20_poly1305_test.json');
 /** The kernel takes 96-bit nonces only; the other sizes are refused before it (provider.ts). */
 const wycheproofCases = wycheproof.testGroups
   .flatMap((g) => g.tests)

@@ -1,7 +1,6 @@
 // The WebAssembly SHA-256 kernel: published vectors (FIPS 180-4 examples, RFC 5869 Appendix A,
 // Wycheproof HMAC and HKDF), differential properties against @noble/hashes on inputs of every
 // size up to the kernel's maximum, and the argument checks.
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -13,6 +12,7 @@ import {
 } from '../../../protocol/crypto/wasm/sha256-kernel.js';
 import { propertyRuns } from '../../support/properties.js';
 import { fromHex, hex } from '../../support/hex.js';
+import { loadWycheproof, type WycheproofGroups } from '../../support/wycheproof.js';
 
 const RUNS = { numRuns: propertyRuns(150, 20_000) };
 
@@ -80,42 +80,11 @@ describe('HKDF-SHA256 (RFC 5869 Appendix A)', () => {
   });
 });
 
-type Result = 'valid' | 'invalid' | 'acceptable';
-
-interface WycheproofFile<Case> {
-  readonly numberOfTests: number;
-  readonly testGroups: readonly { readonly tagSize?: number; readonly tests: readonly Case[] }[];
-}
-
-interface MacCase {
-  readonly tcId: number;
-  readonly result: Result;
-  readonly key: string;
-  readonly msg: string;
-  readonly tag: string;
-}
-
-interface HkdfCase {
-  readonly tcId: number;
-  readonly result: Result;
-  readonly ikm: string;
-  readonly salt: string;
-  readonly info: string;
-  readonly size: number;
-  readonly okm: string;
-}
-
-const VECTORS = new URL('../../vectors/wycheproof/', import.meta.url);
-
-function load<Case>(file: string): WycheproofFile<Case> {
-  return JSON.parse(readFileSync(new URL(file, VECTORS), 'utf8')) as WycheproofFile<Case>;
-}
-
-const hmacFile = load<MacCase>('hmac_sha256_test.json');
+const hmacFile = loadWycheproof<WycheproofGroups['hmac']>('hmac_sha256_test.json');
 const hmacCases = hmacFile.testGroups.flatMap((g) =>
-  g.tests.map((t) => ({ ...t, tagBytes: (g.tagSize ?? 256) / 8 })),
+  g.tests.map((t) => ({ ...t, tagBytes: g.tagSize / 8 })),
 );
-const hkdfFile = load<HkdfCase>('hkdf_sha256_test.json');
+const hkdfFile = loadWycheproof<WycheproofGroups['hkdf']>('hkdf_sha256_test.json');
 const hkdfCases = hkdfFile.testGroups.flatMap((g) => g.tests);
 
 describe('Wycheproof hmac_sha256_test.json (RFC 2104)', () => {

@@ -2,79 +2,16 @@
 // `valid` must pass, `invalid` must be rejected, `acceptable` may go either way but both providers
 // must give the same outcome. Each file's case count is asserted so that an empty or truncated
 // vector file fails instead of passing vacuously.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { otherThan, outcome, PROVIDERS } from './both-providers.js';
 import { fromHex, hex } from '../../support/hex.js';
+import { loadWycheproof, type WycheproofGroups } from '../../support/wycheproof.js';
 
-type Result = 'valid' | 'invalid' | 'acceptable';
-
-interface WycheproofFile<Group> {
-  readonly algorithm: string;
-  readonly numberOfTests: number;
-  readonly testGroups: readonly Group[];
-}
-
-interface Case {
-  readonly tcId: number;
-  readonly comment: string;
-  readonly flags: readonly string[];
-  readonly result: Result;
-}
-
-interface XdhCase extends Case {
-  readonly public: string;
-  readonly private: string;
-  readonly shared: string;
-}
-
-interface EddsaCase extends Case {
-  readonly msg: string;
-  readonly sig: string;
-}
-
-interface AeadCase extends Case {
-  readonly key: string;
-  readonly iv: string;
-  readonly aad: string;
-  readonly msg: string;
-  readonly ct: string;
-  readonly tag: string;
-}
-
-interface HkdfCase extends Case {
-  readonly ikm: string;
-  readonly salt: string;
-  readonly info: string;
-  readonly size: number;
-  readonly okm: string;
-}
-
-interface MacCase extends Case {
-  readonly key: string;
-  readonly msg: string;
-  readonly tag: string;
-}
-
-interface Groups {
-  x25519: { readonly tests: readonly XdhCase[] };
-  ed25519: { readonly publicKey: { readonly pk: string }; readonly tests: readonly EddsaCase[] };
-  aead: { readonly tests: readonly AeadCase[] };
-  hkdf: { readonly tests: readonly HkdfCase[] };
-  hmac: { readonly tagSize: number; readonly tests: readonly MacCase[] };
-}
-
-const VECTORS = new URL('../../vectors/wycheproof/', import.meta.url);
-
-function load<Group>(file: string): WycheproofFile<Group> {
-  return JSON.parse(readFileSync(new URL(file, VECTORS), 'utf8')) as WycheproofFile<Group>;
-}
-
-const x25519File = load<Groups['x25519']>('x25519_test.json');
-const ed25519File = load<Groups['ed25519']>('ed25519_test.json');
-const aeadFile = load<Groups['aead']>('chacha20_poly1305_test.json');
-const hkdfFile = load<Groups['hkdf']>('hkdf_sha256_test.json');
-const hmacFile = load<Groups['hmac']>('hmac_sha256_test.json');
+const x25519File = loadWycheproof<WycheproofGroups['x25519']>('x25519_test.json');
+const ed25519File = loadWycheproof<WycheproofGroups['ed25519']>('ed25519_test.json');
+const aeadFile = loadWycheproof<WycheproofGroups['aead']>('chacha20_poly1305_test.json');
+const hkdfFile = loadWycheproof<WycheproofGroups['hkdf']>('hkdf_sha256_test.json');
+const hmacFile = loadWycheproof<WycheproofGroups['hmac']>('hmac_sha256_test.json');
 
 const x25519Cases = x25519File.testGroups.flatMap((g) => g.tests);
 const ed25519Cases = ed25519File.testGroups.flatMap((g) =>
