@@ -25,7 +25,7 @@ import {
 import { emitSha1Compression, sha1LaneLocals } from './wasm/sha1-lanes.js';
 import { SHA256_K } from '../crypto/sha256-constants.js';
 import {
-  compiledOnFirstUse,
+  instanceFactory,
   Op,
   type ModuleBuilder,
   SimdOp,
@@ -305,14 +305,6 @@ function buildHotpSha1Function(m: ModuleBuilder): void {
   });
 }
 
-/** The kernel's module, assembled and compiled once per thread. */
-const kernelModule = compiledOnFirstUse(MEMORY_PAGES, (m) => {
-  buildDoorScheduleFunction(m);
-  buildDoorcodeFunction(m);
-  buildHotpSha256Function(m);
-  buildHotpSha1Function(m);
-});
-
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
   readonly doorSchedule: (firstSlot: number, rows: number) => void;
@@ -330,6 +322,14 @@ interface KernelExports {
     modulus: number,
   ) => void;
 }
+
+/** A new instance of the kernel's module, compiled once per thread. */
+const newKernelInstance = instanceFactory<KernelExports>(MEMORY_PAGES, (m) => {
+  buildDoorScheduleFunction(m);
+  buildDoorcodeFunction(m);
+  buildHotpSha256Function(m);
+  buildHotpSha1Function(m);
+});
 
 const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
@@ -369,8 +369,7 @@ export class DoorcodeKernel {
   private tableSlots = 0;
 
   constructor() {
-    const instance = new WebAssembly.Instance(kernelModule());
-    this.wasm = instance.exports as unknown as KernelExports;
+    this.wasm = newKernelInstance();
     this.words = new Uint32Array(this.wasm.memory.buffer);
     SHA256_K.forEach((k, t) =>
       this.words.fill(k, ROUND_CONSTANTS / 4 + 4 * t, ROUND_CONSTANTS / 4 + 4 * t + 4),

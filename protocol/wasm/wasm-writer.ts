@@ -308,13 +308,14 @@ export class ModuleBuilder {
 }
 
 /**
- * A module assembled and compiled on first use, then shared by every kernel instance of this
- * thread (each instance brings its own memory): assembling costs milliseconds once.
+ * A factory of kernel instances, each with its own memory and the exports `Exports`. The module
+ * is assembled and compiled on the first instance only, then shared by every later instance of
+ * this thread: assembling costs milliseconds once.
  */
-export function compiledOnFirstUse(
+export function instanceFactory<Exports>(
   memoryPages: number,
   build: (m: ModuleBuilder) => void,
-): () => WebAssembly.Module {
+): () => Exports {
   let compiled: WebAssembly.Module | undefined;
   return () => {
     if (compiled === undefined) {
@@ -322,6 +323,6 @@ export function compiledOnFirstUse(
       build(m);
       compiled = new WebAssembly.Module(m.encode());
     }
-    return compiled;
+    return new WebAssembly.Instance(compiled).exports as Exports;
   };
 }

@@ -19,7 +19,7 @@
 import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES } from '../provider.js';
 import { assertBytes, assertLength, assertSize } from '../input-checks.js';
 import {
-  compiledOnFirstUse,
+  instanceFactory,
   Op,
   type ModuleBuilder,
   ValueType,
@@ -536,19 +536,19 @@ function buildPoly1305Function(m: ModuleBuilder): void {
   emitZero(f, KEY, AEAD_KEY_BYTES);
 }
 
-/** The kernel's module, assembled and compiled once per thread. */
-const kernelModule = compiledOnFirstUse(MEMORY_PAGES, (m) => {
-  buildSealFunction(m);
-  buildOpenFunction(m);
-  buildPoly1305Function(m);
-});
-
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
   readonly seal: (aadLength: number, length: number) => void;
   readonly open: (aadLength: number, length: number) => void;
   readonly poly1305: (blocks: number, partial: number) => void;
 }
+
+/** A new instance of the kernel's module, compiled once per thread. */
+const newKernelInstance = instanceFactory<KernelExports>(MEMORY_PAGES, (m) => {
+  buildSealFunction(m);
+  buildOpenFunction(m);
+  buildPoly1305Function(m);
+});
 
 const padded16 = (length: number): number => (length + 15) & ~15;
 
@@ -574,8 +574,7 @@ export class ChaCha20Poly1305Kernel {
   private readonly bytes: Uint8Array;
 
   constructor() {
-    const instance = new WebAssembly.Instance(kernelModule());
-    this.wasm = instance.exports as unknown as KernelExports;
+    this.wasm = newKernelInstance();
     this.bytes = new Uint8Array(this.wasm.memory.buffer);
   }
 

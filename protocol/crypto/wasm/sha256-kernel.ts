@@ -25,7 +25,7 @@ import { assertBytes, assertLength } from '../input-checks.js';
 import { HKDF_SHA256_MAX_BYTES, SHA256_BYTES } from '../provider.js';
 import { SHA256_BLOCK_BYTES, SHA256_IV, SHA256_K } from '../sha256-constants.js';
 import {
-  compiledOnFirstUse,
+  instanceFactory,
   Op,
   type ModuleBuilder,
   ValueType,
@@ -322,14 +322,6 @@ function buildZeroFunction(m: ModuleBuilder): void {
   });
 }
 
-/** The kernel's module, assembled and compiled once per thread. */
-const kernelModule = compiledOnFirstUse(MEMORY_PAGES, (m) => {
-  buildSha256Function(m);
-  buildHmacKeyFunction(m);
-  buildHmacFunction(m);
-  buildZeroFunction(m);
-});
-
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
   readonly sha256: (message: number, blocks: number, out: number) => void;
@@ -337,6 +329,14 @@ interface KernelExports {
   readonly hmac: (message: number, blocks: number, out: number, chain: number) => void;
   readonly zero: (address: number, chunks: number) => void;
 }
+
+/** A new instance of the kernel's module, compiled once per thread. */
+const newKernelInstance = instanceFactory<KernelExports>(MEMORY_PAGES, (m) => {
+  buildSha256Function(m);
+  buildHmacKeyFunction(m);
+  buildHmacFunction(m);
+  buildZeroFunction(m);
+});
 
 function assertInput(value: Uint8Array, what: string): void {
   assertBytes(value, what);
@@ -357,8 +357,7 @@ export class Sha256Kernel {
   private readonly view: DataView;
 
   constructor() {
-    const instance = new WebAssembly.Instance(kernelModule());
-    this.wasm = instance.exports as unknown as KernelExports;
+    this.wasm = newKernelInstance();
     this.bytes = new Uint8Array(this.wasm.memory.buffer);
     this.view = new DataView(this.wasm.memory.buffer);
   }
