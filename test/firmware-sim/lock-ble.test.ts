@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { WIRE_ERRORS } from '../../protocol/errors.js';
 import { openAuditUpload } from '../../protocol/formats/audit-upload.js';
-import { signCredential } from '../../protocol/formats/credential.js';
+import { peekCredential, signCredential } from '../../protocol/formats/credential.js';
 import type { Credential } from '../../protocol/formats/credential.js';
 import { sealSyncBundle } from '../../protocol/formats/sync-bundle.js';
 import type { SyncBundle } from '../../protocol/formats/sync-bundle.js';
@@ -391,6 +391,31 @@ describe('credentials that are not the phone’s (SECURITY.md item 17)', () => {
     ]);
     expect(world.lock(DOOR).audit.head).toBe(0);
     expect(world.batteryLockState(DOOR).bolt.position).toBe('locked');
+  });
+
+  it('never admits on a listed id alone: the listed credential with a forged signature is refused', () => {
+    const { world } = worldWith('M');
+    const genuine = phoneWith(world);
+    unwrap(
+      world.pushSealedBundle(
+        DOOR,
+        sealedBundle(world, 1, { credentials: [genuine.credential.id] }),
+      ),
+    );
+    expect(world.lock(DOOR).sync.hasCredential(genuine.credential.id)).toBe(true);
+    // The genuine bytes with the signature's last byte changed: the same id, the same body.
+    const signed = genuine.signed.map((b, i) => (i === genuine.signed.length - 1 ? b ^ 1 : b));
+    expect(peekCredential(signed)).toEqual({ ok: true, value: genuine.credential });
+    const phone = link(world, { key: genuine.key, signed });
+    expect(phone.handshake()).toMatchObject({ ok: false, code: WIRE_ERRORS.FAILED });
+    expect(phone.closedWith).toBe(WIRE_ERRORS.AUTH_FAILED);
+    expect(eventsOf(world, 'ACCESS', 'BOLT')).toEqual([]);
+    expect(world.lock(DOOR).audit.head).toBe(0);
+
+    // The genuine credential, presented by its phone, still opens: only the signature differed.
+    const owner = link(world, genuine);
+    unwrap(owner.handshake());
+    expect(unwrap(owner.request('unlock-request', {})).result).toBe(RESULT_OK);
   });
 
   it("refuses phone B presenting phone A's credential with AUTH_FAILED on unlock", () => {
