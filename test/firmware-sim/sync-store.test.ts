@@ -442,6 +442,44 @@ describe('sync store: id lookups', () => {
     );
   });
 
+  it('caches exactly the ids the bundles listed, less the revoked ones', () => {
+    // A small id space, so lists repeat ids and revocations hit listed ones.
+    const anId = fc.nat(40).map((n) => credentialId(n));
+    const step = fc.record({
+      listed: fc.array(anId, { maxLength: 30 }),
+      revoked: fc.array(anId, { maxLength: 4 }),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 6 }), (steps) => {
+        const store = freshStore();
+        const cached = new Set<string>();
+        const revoked = new Set<string>();
+        steps.forEach(({ listed, revoked: revokedNow }, i) => {
+          const bundle =
+            i === 0
+              ? full(1, {
+                  credentials: listed,
+                  revocations: revocations(1, { credentials: revokedNow }),
+                })
+              : delta(i, i + 1, {
+                  credentials: listed,
+                  revocations: revocations(i + 1, { credentials: revokedNow }),
+                });
+          expect(store.apply(bundle).ok).toBe(true);
+          for (const x of revokedNow) revoked.add(hex(x));
+          for (const x of listed) cached.add(hex(x));
+          for (const x of revoked) cached.delete(x);
+        });
+        for (let n = 0; n <= 40; n++) {
+          const probe = credentialId(n);
+          expect(store.hasCredential(probe)).toBe(cached.has(hex(probe)));
+          expect(store.isCredentialRevoked(probe)).toBe(revoked.has(hex(probe)));
+        }
+      }),
+      { numRuns: propertyRuns(100, 5_000) },
+    );
+  });
+
   it('treats an id of the wrong length as a bug', () => {
     expect(() => freshStore().hasCredential(new Uint8Array(15))).toThrow(RangeError);
   });
