@@ -8,9 +8,9 @@
  *
  * The record is the canonical CBOR of `syncStateSchema` (the protocol's schema language, with the
  * protocol's own doorcode, revocation and door-configuration schemas inside), sized for the
- * largest state the protocol limits admit (about 89 KiB). RAM mirrors it for access-time lookups: credential and
- * revocation ids as sorted 16-byte runs in one typed array each, searched in place, so a check
- * allocates nothing.
+ * largest state the protocol limits admit (about 89 KiB). RAM mirrors it for access-time
+ * lookups: credential and revocation ids as sorted 16-byte runs in one typed array each, sized
+ * to what the lock holds and searched in place, so a check allocates nothing.
  *
  * `apply` re-checks what `openSyncBundle` checks about versions (protocol/spec/messages.md §5.6),
  * because at model fidelity (§7) the World hands the bundle object over without the sealed form:
@@ -27,11 +27,11 @@
  * - revocation wins: a revoked credential leaves the cache and a revoked doorcode the list, and a
  *   delta cannot bring either back (only a full bundle, the cloud's complete view, can);
  * - the audit acknowledgement only moves forward: records the cloud has are never un-received;
- * - the state stays within the limits of one full bundle (2,048 credentials, 256 doorcodes, the
- *   revocation list's limits): a delta that would pass one is `TOO_LARGE` — by accumulation — and
- *   the phone pushes a full bundle instead. The one exception is daily-slot revocations: past
- *   16 days the oldest days go, the horizon the cloud's own full list keeps (a day table holds
- *   only yesterday, today and tomorrow, §5).
+ * - the state stays within the limits of one full bundle (2,048 credentials, 256 doorcodes,
+ *   the revocation list's limits): a delta that would pass one is `TOO_LARGE` — by
+ *   accumulation — and the phone pushes a full bundle instead. The one exception is daily-slot
+ *   revocations: past 16 days the oldest days go, the horizon the cloud's own full list keeps (a
+ *   day table holds only yesterday, today and tomorrow, §5).
  * The new state is committed first and installed in RAM only once the commit succeeded; a failed
  * commit changes nothing (`INTERNAL`, with the flash error beside it).
  */
