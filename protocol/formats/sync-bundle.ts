@@ -55,8 +55,12 @@ export const SYNC_KEY_LABEL = 'keyway sync v1';
 export const MAX_BUNDLE_CREDENTIALS = 2048;
 export const MAX_BUNDLE_DOORCODES = 256;
 export const MAX_DOOR_SCHEDULE_WINDOWS = 16;
-/** The plaintext limit; a full bundle over it is sent as a full bundle and deltas. */
-export const MAX_SYNC_BUNDLE_BYTES = 60 * 1024;
+/**
+ * The plaintext limit, sized so that every list at its maximum at once (2,048 ids, 256 doorcodes,
+ * full revocation lists, schedules, time zone, anchor: 91,134 bytes) still fits: the cloud can
+ * always build a lock's bundle, whatever it holds (test/protocol/formats/sync-bundle.test.ts).
+ */
+export const MAX_SYNC_BUNDLE_BYTES = 96 * 1024;
 /** The sealed limit: plaintext, box overhead, header. */
 export const MAX_SEALED_SYNC_BUNDLE_BYTES = MAX_SYNC_BUNDLE_BYTES + BOX_OVERHEAD_BYTES + 32;
 
