@@ -14,7 +14,8 @@
  * 1. the credential lists this lock (`WRONG_DOOR`);
  * 2. its phone key is the static key the Noise handshake authenticated (`AUTH_FAILED`);
  * 3. it is not on the synced revocation list (`REVOKED`);
- * 4. a sync has delivered it to this lock's cache (`NOT_PROVISIONED`);
+ * 4. a sync has listed its id in this lock's cache (`NOT_PROVISIONED`): the list says the cloud
+ *    authorizes it here, the signature checked upstream says what it grants;
  * 5. its role may run the operation (`FORBIDDEN`): passage mode is a manager's;
  * 6. time. A guest's or vendor's key, and any key with a schedule, is time-limited access:
  *    without a valid clock it fails closed (`CLOCK_INVALID`). A resident's or manager's key

@@ -27,7 +27,7 @@
  * bookkeeping first, but a re-entrant write would see a half-sent reply.
  *
  * Memory: an idle server is a handful of fields. A held link owns its session, its reassembler
- * (at most 4 KiB, frames.md §6) and a sync-push transfer (at most the 61,500 bytes of a sealed
+ * (at most 4 KiB, frames.md §6) and a sync-push transfer (at most the 98,364 bytes of a sealed
  * bundle, held as the chunks that arrived); all of it is dropped when the link ends.
  */
 import { encodeAdvertisement, encodeScanResponse } from '../protocol/advertisement.js';

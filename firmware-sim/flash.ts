@@ -30,7 +30,7 @@
  * page-aligned, which keeps fleets of 100 k locks small (§8).
  *
  * Storage is sparse, for the §8 fleet budget (100 k locks, ≤ 2 KiB heap per idle lock) with
- * layouts of ~160 KiB: the device (`FlashDevice`) keeps, per slot, only the bytes up to the last
+ * layouts of ~210 KiB: the device (`FlashDevice`) keeps, per slot, only the bytes up to the last
  * one ever programmed, allocated on the slot's first write; everything after reads as erased
  * 0xFF. A never-written lock holds no slot bytes, and a written one about twice what it wrote
  * (A and B). The per-layout tables (offsets, capacities, key index) are computed once per layout

@@ -36,7 +36,7 @@ import { WIRE_ERRORS } from '../protocol/errors.js';
 import type { WireErrorCode } from '../protocol/errors.js';
 import { LOCK_NONCE_BYTES } from '../protocol/formats/common.js';
 import type { WeeklyWindow } from '../protocol/formats/common.js';
-import { peekCredential, verifyCredential } from '../protocol/formats/credential.js';
+import { verifyCredential } from '../protocol/formats/credential.js';
 import type { Credential } from '../protocol/formats/credential.js';
 import { openSyncBundle } from '../protocol/formats/sync-bundle.js';
 import type { SyncBundle } from '../protocol/formats/sync-bundle.js';
@@ -73,7 +73,6 @@ import type { AjarSeconds, BatteryModelId, StillAjarMinutes } from './models.js'
 import { rtcRead, rtcSetDrift } from './rtc.js';
 import type { RtcState } from './rtc.js';
 import { SYNC_FLASH_KEY, SyncStore, syncFlashLayout } from './sync-store.js';
-import type { CredentialReader } from './sync-store.js';
 import { TimeSync, timeSyncFlashLayout } from './time-sync.js';
 import { localWeekMinute, inWeeklyWindows } from './weekly-window.js';
 
@@ -355,21 +354,20 @@ export class Lock {
   /** Model fidelity: a sync bundle handed over decoded (a hub's or a phone's push). */
   applyBundle(bundle: SyncBundle, now: number, out: Effects): Result<number> {
     if (!this.powered) return fail(WIRE_ERRORS.FAILED, 'lock: no power');
-    return this.#apply(bundle, (signed) => peekCredential(signed), now, out);
+    return this.#apply(bundle, now, out);
   }
 
   /** Full fidelity: a sealed sync bundle, opened and verified with the lock's keys. */
   pushSealedBundle(sealed: Uint8Array, now: number, out: Effects): Result<number> {
     if (!this.powered) return fail(WIRE_ERRORS.FAILED, 'lock: no power');
-    const { lockSecret, lockId, issuerKey } = this.identity;
+    const { lockSecret, lockId } = this.identity;
     const { crypto } = this.#env;
     const opened = openSyncBundle(sealed, lockSecret, lockId, this.#sync.version, crypto);
     if (!opened.ok) {
       out.emit(EVENT.SYNC_REFUSED, opened.code);
       return opened;
     }
-    const verify: CredentialReader = (signed) => verifyCredential(signed, issuerKey, crypto);
-    return this.#apply(opened.value, verify, now, out);
+    return this.#apply(opened.value, now, out);
   }
 
   /** What the lock reports: message 2's payload, `status-response`, the advertisement flags. */
@@ -648,13 +646,8 @@ export class Lock {
     }
   }
 
-  #apply(
-    bundle: SyncBundle,
-    readCredential: CredentialReader,
-    now: number,
-    out: Effects,
-  ): Result<number> {
-    const applied = this.#sync.apply(bundle, readCredential);
+  #apply(bundle: SyncBundle, now: number, out: Effects): Result<number> {
+    const applied = this.#sync.apply(bundle);
     if (!applied.ok) {
       if (applied.flash === FLASH_ERRORS.WRITE_FAILED) out.emit(EVENT.FLASH_WRITE_FAILED);
       out.emit(EVENT.SYNC_REFUSED, applied.code);

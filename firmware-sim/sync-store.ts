@@ -8,18 +8,18 @@
  *
  * The record is the canonical CBOR of `syncStateSchema` (the protocol's schema language, with the
  * protocol's own doorcode, revocation and door-configuration schemas inside), sized for the
- * largest state the protocol limits admit. RAM mirrors it for access-time lookups: credential and
- * revocation ids as sorted 16-byte runs in one typed array each, searched in place, so a check
- * allocates nothing.
+ * largest state the protocol limits admit (about 89 KiB). RAM mirrors it for access-time
+ * lookups: credential and revocation ids as sorted 16-byte runs in one typed array each, sized
+ * to what the lock holds and searched in place, so a check allocates nothing.
  *
  * `apply` re-checks what `openSyncBundle` checks about versions (protocol/spec/messages.md §5.6),
  * because at model fidelity (§7) the World hands the bundle object over without the sealed form:
  * another lock's bundle is `WRONG_DOOR`, a version not above the lock's `STALE`, a delta on
  * another base `DELTA_BASE_MISMATCH`. Then:
- * - every signed credential goes through the caller's `readCredential` (signature verification
- *   at full fidelity, decoding at model fidelity); one that fails rejects the whole bundle with
- *   nothing changed — the cloud sealed it, so that is corruption or compromise. A credential that
- *   does not list this lock, and a doorcode record for another door, are skipped;
+ * - the bundle's credential ids enter the cache as they are: the cloud sealed the list for this
+ *   lock, and nothing here reads a credential — the phone presents the signed credential at
+ *   unlock, where `access.ts` verifies it (signature, issuer, doors, validity, schedule), so an
+ *   id in the cache alone admits no one. A doorcode record for another door is skipped;
  * - a full bundle replaces everything; absent configuration fields mean the defaults;
  * - a delta merges: credentials added, doorcodes added or replaced by id, revocations added to the
  *   lists (union), configuration fields present replace and absent ones keep, the time zone kept
@@ -27,11 +27,11 @@
  * - revocation wins: a revoked credential leaves the cache and a revoked doorcode the list, and a
  *   delta cannot bring either back (only a full bundle, the cloud's complete view, can);
  * - the audit acknowledgement only moves forward: records the cloud has are never un-received;
- * - the state stays within the limits of one full bundle (256 credentials, 256 doorcodes, the
- *   revocation list's limits): a delta that would pass one is `TOO_LARGE` — by accumulation — and
- *   the phone pushes a full bundle instead. The one exception is daily-slot revocations: past
- *   16 days the oldest days go, the horizon the cloud's own full list keeps (a day table holds
- *   only yesterday, today and tomorrow, §5).
+ * - the state stays within the limits of one full bundle (2,048 credentials, 256 doorcodes,
+ *   the revocation list's limits): a delta that would pass one is `TOO_LARGE` — by
+ *   accumulation — and the phone pushes a full bundle instead. The one exception is daily-slot
+ *   revocations: past 16 days the oldest days go, the horizon the cloud's own full list keeps (a
+ *   day table holds only yesterday, today and tomorrow, §5).
  * The new state is committed first and installed in RAM only once the commit succeeded; a failed
  * commit changes nothing (`INTERNAL`, with the flash error beside it).
  */
@@ -50,12 +50,7 @@ import { MAX_SLOTS } from '../protocol/doorcode/deriver.js';
 import { WIRE_ERRORS } from '../protocol/errors.js';
 import type { WireErrorCode } from '../protocol/errors.js';
 import { assertLength, bytesEqual, ID_BYTES, idType } from '../protocol/formats/common.js';
-import {
-  checkCredentialDoor,
-  MAX_TIME_ZONE_BYTES,
-  timeZoneType,
-} from '../protocol/formats/credential.js';
-import type { Credential } from '../protocol/formats/credential.js';
+import { MAX_TIME_ZONE_BYTES, timeZoneType } from '../protocol/formats/credential.js';
 import { doorcodeRecordSchema, PERMANENT_PIN_DIGITS } from '../protocol/formats/doorcode-record.js';
 import type { DoorcodeRecord } from '../protocol/formats/doorcode-record.js';
 import {
@@ -100,8 +95,6 @@ export type SyncState = Infer<typeof syncStateSchema>;
 /** What a successful `apply` reports. */
 export interface SyncApplied {
   readonly version: number;
-  /** Credentials of the bundle that do not list this lock. */
-  readonly skippedCredentials: number;
   /** Doorcode records of the bundle for another door. */
   readonly skippedDoorcodes: number;
 }
@@ -123,9 +116,6 @@ export type CommitResult<T> =
 export function commitFailure(flash: FlashErrorCode, record: string): CommitResult<never> {
   return { ok: false, code: WIRE_ERRORS.INTERNAL, detail: `flash commit of ${record}`, flash };
 }
-
-/** Reads a signed credential: verifies it (full fidelity) or only decodes it (model fidelity). */
-export type CredentialReader = (signed: Uint8Array) => Result<Credential>;
 
 const NO_IDS = new Uint8Array(0);
 const EMPTY_REVOCATIONS: RevocationList = {
@@ -265,7 +255,7 @@ function largestState(): SyncState {
   };
 }
 
-/** The record's capacity: the encoding of the largest state (about 59 KiB). */
+/** The record's capacity: the encoding of the largest state (about 89 KiB). */
 export const SYNC_STATE_MAX_BYTES = codec(syncStateSchema, Infinity).encode(largestState()).length;
 
 const stateCodec = codec(syncStateSchema, SYNC_STATE_MAX_BYTES);
@@ -358,11 +348,11 @@ export class SyncStore {
   }
 
   /**
-   * Applies `bundle` (opened by `openSyncBundle`, or handed over at model fidelity) with
-   * `readCredential` for its credentials: see the module comment for the rules and the codes.
-   * Commits, then installs; on any failure the state is unchanged.
+   * Applies `bundle` (opened by `openSyncBundle`, or handed over at model fidelity): see the
+   * module comment for the rules and the codes. Commits, then installs; on any failure the state
+   * is unchanged.
    */
-  apply(bundle: SyncBundle, readCredential: CredentialReader): CommitResult<SyncApplied> {
+  apply(bundle: SyncBundle): CommitResult<SyncApplied> {
     if (!bytesEqual(bundle.lockId, this.#lockId)) {
       return fail(WIRE_ERRORS.WRONG_DOOR, 'syncBundle: for another lock');
     }
@@ -378,12 +368,6 @@ export class SyncStore {
     }
     const current = full ? NEVER_SYNCED : this.#snapshot();
 
-    const added: Uint8Array[] = [];
-    for (const signed of bundle.credentials) {
-      const credential = readCredential(signed);
-      if (!credential.ok) return credential;
-      if (checkCredentialDoor(credential.value, this.#lockId).ok) added.push(credential.value.id);
-    }
     const revocations = mergeRevocations(
       current.revocations,
       bundle.revocations ?? (full ? EMPTY_REVOCATIONS : current.revocations),
@@ -392,7 +376,7 @@ export class SyncStore {
     const revokedCredentials = packIds(revocations.value.credentials);
     const revokedDoorcodes = packIds(revocations.value.doorcodes);
 
-    const credentials = unionIds(current.credentials, added).filter(
+    const credentials = unionIds(current.credentials, bundle.credentials).filter(
       (id) => !hasId(revokedCredentials, id),
     );
     const mine = bundle.doorcodes.filter((record) => bytesEqual(record.door, this.#lockId));
@@ -402,7 +386,10 @@ export class SyncStore {
     }
     const doorcodes = [...byId.values()].sort((a, b) => compareIds(a.id, b.id));
     if (credentials.length > MAX_BUNDLE_CREDENTIALS || doorcodes.length > MAX_BUNDLE_DOORCODES) {
-      return fail(WIRE_ERRORS.TOO_LARGE, 'syncState: over 256 credentials or doorcodes');
+      return fail(
+        WIRE_ERRORS.TOO_LARGE,
+        `syncState: over ${MAX_BUNDLE_CREDENTIALS} credentials or ${MAX_BUNDLE_DOORCODES} doorcodes`,
+      );
     }
 
     const timeZone = bundle.timeZone ?? current.timeZone;
@@ -420,7 +407,6 @@ export class SyncStore {
     this.#install(next);
     return ok({
       version: next.version,
-      skippedCredentials: bundle.credentials.length - added.length,
       skippedDoorcodes: bundle.doorcodes.length - mine.length,
     });
   }

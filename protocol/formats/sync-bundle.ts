@@ -8,6 +8,11 @@
  *     aad    = lock id ‖ u64be(version)
  *     box    = nonce(12) ‖ ChaCha20-Poly1305(K_sync, nonce, aad, canonical CBOR of the bundle)
  *
+ * The bundle lists credential ids, not signed credentials: only the cloud can seal a bundle, so
+ * an id in it says "the cloud authorizes credential X on this lock", and the phone presents X
+ * signed at unlock, where the lock verifies its signature, doors, validity and schedule
+ * (`firmware-sim/access.ts`). A listed id alone never admits anyone.
+ *
  * The header lets a phone compare the version with the one the lock reports before pushing.
  * The lock derives the key and the AAD from its own lock id, never from the header, so a bundle
  * for another lock, or with a changed version, fails authentication.
@@ -36,18 +41,26 @@ import { WIRE_ERRORS } from '../errors.js';
 import { fail, ok } from '../result.js';
 import type { Result } from '../result.js';
 import { bytesEqual, concatBytes, idType, u64be, weeklyWindowSchema } from './common.js';
-import { MAX_SIGNED_CREDENTIAL_BYTES, timeZoneType } from './credential.js';
+import { timeZoneType } from './credential.js';
 import { doorcodeRecordSchema } from './doorcode-record.js';
 import { revocationListSchema } from './revocation.js';
 import { BOX_OVERHEAD_BYTES, deriveLockKey, openSealed, sealBox } from './sealed.js';
 import { MAX_SIGNED_TIME_ANCHOR_BYTES } from './time-anchor.js';
 
 export const SYNC_KEY_LABEL = 'keyway sync v1';
-export const MAX_BUNDLE_CREDENTIALS = 256;
+/**
+ * Credential ids a lock holds, one lobby door's residents and their guests; 16 bytes each, so
+ * the full list (about 34 KiB) fits one bundle.
+ */
+export const MAX_BUNDLE_CREDENTIALS = 2048;
 export const MAX_BUNDLE_DOORCODES = 256;
 export const MAX_DOOR_SCHEDULE_WINDOWS = 16;
-/** The plaintext limit; a full bundle over it is sent as a full bundle and deltas. */
-export const MAX_SYNC_BUNDLE_BYTES = 60 * 1024;
+/**
+ * The plaintext limit, sized so that every list at its maximum at once (2,048 ids, 256 doorcodes,
+ * full revocation lists, schedules, time zone, anchor: 91,134 bytes) still fits: the cloud can
+ * always build a lock's bundle, whatever it holds (test/protocol/formats/sync-bundle.test.ts).
+ */
+export const MAX_SYNC_BUNDLE_BYTES = 96 * 1024;
 /** The sealed limit: plaintext, box overhead, header. */
 export const MAX_SEALED_SYNC_BUNDLE_BYTES = MAX_SYNC_BUNDLE_BYTES + BOX_OVERHEAD_BYTES + 32;
 
@@ -77,13 +90,11 @@ export const syncBundleSchema = mapSchema(
     /** 0 for a full bundle; for a delta, the version it applies to. */
     baseVersion: required(2, uint()),
     kind: required(3, enumeration(SYNC_BUNDLE_KINDS)),
-    /** Signed credentials (`credential.ts`), each verified by the lock on its own. */
-    credentials: required(
-      4,
-      arrayOf(bytes({ min: 1, max: MAX_SIGNED_CREDENTIAL_BYTES }), {
-        max: MAX_BUNDLE_CREDENTIALS,
-      }),
-    ),
+    /**
+     * Ids of the credentials (`credential.ts`) the cloud authorizes on this lock. The sealed box
+     * vouches for the list; the phone presents the signed credential itself at unlock.
+     */
+    credentials: required(4, arrayOf(idType, { max: MAX_BUNDLE_CREDENTIALS })),
     doorcodes: required(5, arrayOf(nested(doorcodeRecordSchema), { max: MAX_BUNDLE_DOORCODES })),
     revocations: optional(6, nested(revocationListSchema)),
     config: optional(7, nested(doorConfigSchema)),

@@ -10,6 +10,9 @@
  * higher `auditAck`. A credential or doorcode that merely expired, or a revoked day that passed,
  * leaves it: the lock checks validity itself, and the next full bundle drops them.
  *
+ * Credentials travel as their ids (the phone presents the signed credential at unlock), so a
+ * lock's full credential list, up to `MAX_BUNDLE_CREDENTIALS`, fits one bundle.
+ *
  * A full bundle carries the whole state (revocations as the complete list); a delta from base B
  * carries what the newest version holds and B does not, with the whole configuration when it
  * changed and always the time zone and `auditAck` (`sync-store.ts` merges it). Deltas are built
@@ -28,7 +31,6 @@ import {
 import type { RevocationList } from '../../protocol/formats/revocation.js';
 import type { DoorcodeRecord } from '../../protocol/formats/doorcode-record.js';
 import {
-  encodeSyncBundle,
   MAX_BUNDLE_CREDENTIALS,
   MAX_BUNDLE_DOORCODES,
   sealSyncBundle,
@@ -141,10 +143,6 @@ function slotDays(keys: readonly string[]): RevocationList['dailySlots'] {
     .map(([day, slots]) => ({ day, slots: slots.sort((x, y) => x - y) }));
 }
 
-function signedCredentials(repo: CloudRepository, ids: readonly string[]): Uint8Array[] {
-  return ids.map((id) => repo.credentials.get(id)!.signed);
-}
-
 function doorcodeRecords(
   repo: CloudRepository,
   door: DoorRecord,
@@ -206,7 +204,7 @@ export function fullBundle(
     version,
     baseVersion: 0,
     kind: 'full',
-    credentials: signedCredentials(repo, state.credentials),
+    credentials: state.credentials.map(fromHex),
     doorcodes: doorcodeRecords(repo, door, state.doorcodes),
     revocations: revocations(
       state.revocationVersion,
@@ -238,7 +236,7 @@ export function deltaBundle(
     version,
     baseVersion,
     kind: 'delta',
-    credentials: signedCredentials(repo, added(next.credentials, base.credentials)),
+    credentials: added(next.credentials, base.credentials).map(fromHex),
     doorcodes: doorcodeRecords(repo, door, added(next.doorcodes, base.doorcodes)),
     ...(anyRevoked
       ? {
@@ -256,19 +254,14 @@ export function deltaBundle(
   };
 }
 
-/** Seals `bundle` under the door's secret; `CAPACITY` when it passes the format's size limit. */
+/**
+ * Seals `bundle` under the door's secret. Grants stop at the format's list limits, and the size
+ * limit holds every list at its maximum, so any bundle the cloud builds fits.
+ */
 export function sealBundle(
   door: DoorRecord,
   bundle: SyncBundle,
   crypto: CryptoProvider,
 ): Uint8Array {
-  try {
-    encodeSyncBundle(bundle);
-  } catch (error) {
-    if (error instanceof RangeError) {
-      throw new CloudError('CAPACITY', `doors.${door.id}`, 'bundle over the size limit');
-    }
-    throw error;
-  }
   return sealSyncBundle(bundle, door.lockSecret, crypto);
 }

@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deriveDoorKey } from '../../protocol/doorcode/reference.js';
+import { MAX_BUNDLE_CREDENTIALS } from '../../protocol/formats/sync-bundle.js';
 import { InputError } from '../../src/core/errors.js';
 import { Cloud } from '../../src/cloud/cloud.js';
 import { CloudError } from '../../src/cloud/errors.js';
@@ -135,7 +136,7 @@ describe('shares', () => {
     expect(() => cloud.revokeGuestAccess(share.id)).toThrow(refusal('CONFLICT', 'shareId'));
   });
 
-  it('a door holds at most 256 live credentials: the 257th phone is refused before any write', () => {
+  it(`a door holds at most ${MAX_BUNDLE_CREDENTIALS} live credentials: the next phone is refused before any write`, () => {
     const s = setup('capacity');
     const { cloud } = s;
     const door = cloud.addDoor({ name: 'Lobby', model: 'R' });
@@ -144,13 +145,13 @@ describe('shares', () => {
     cloud.shareKey(key.id, user.id);
     const crypto = s.world.crypto;
     const random = new Random('phones');
-    for (let i = 0; i < 256; i++)
+    for (let i = 0; i < MAX_BUNDLE_CREDENTIALS; i++)
       cloud.registerPhone(user.id, crypto.x25519PublicKey(random.bytes(32)));
     const extra = crypto.x25519PublicKey(random.bytes(32));
     expect(() => cloud.registerPhone(user.id, extra)).toThrow(
       refusal('CAPACITY', `doors.${door.id}`),
     );
-    expect(cloud.credentialsOf(user.id)).toHaveLength(256);
+    expect(cloud.credentialsOf(user.id)).toHaveLength(MAX_BUNDLE_CREDENTIALS);
   });
 });
 

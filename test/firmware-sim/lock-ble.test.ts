@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { WIRE_ERRORS } from '../../protocol/errors.js';
 import { openAuditUpload } from '../../protocol/formats/audit-upload.js';
-import { signCredential } from '../../protocol/formats/credential.js';
+import { peekCredential, signCredential } from '../../protocol/formats/credential.js';
 import type { Credential } from '../../protocol/formats/credential.js';
 import { sealSyncBundle } from '../../protocol/formats/sync-bundle.js';
 import type { SyncBundle } from '../../protocol/formats/sync-bundle.js';
@@ -118,12 +118,11 @@ describe('a new resident at an M, over BLE', () => {
     ({ mtu, crypto }) => {
       const { world, lockId } = worldWith('M', crypto);
       const resident = phoneWith(world);
-      // Neighbours' credentials make the bundle span more than one sync-push chunk.
-      const neighbours = Array.from(
-        { length: 16 },
-        (_, n) => phoneWith(world, { id: id(0xc1, n), user: id(0x06, n) }).signed,
-      );
-      const sealed = sealedBundle(world, 1, { credentials: [...neighbours, resident.signed] });
+      // Neighbours' credential ids make the bundle span more than one sync-push chunk.
+      const neighbours = Array.from({ length: 200 }, (_, n) => id(0xc1, n));
+      const sealed = sealedBundle(world, 1, {
+        credentials: [...neighbours, resident.credential.id],
+      });
       expect(sealed.length).toBeGreaterThan(SYNC_PUSH_CHUNK_BYTES);
 
       const phone = link(world, resident, { mtu });
@@ -202,7 +201,9 @@ describe('time sync over BLE after a battery swap (SECURITY.md item 20)', () => 
       role: 'guest',
       sharedBy: RESIDENT_USER,
     });
-    unwrap(world.pushSealedBundle(DOOR, sealedBundle(world, 1, { credentials: [guest.signed] })));
+    unwrap(
+      world.pushSealedBundle(DOOR, sealedBundle(world, 1, { credentials: [guest.credential.id] })),
+    );
     world.advance(10 * MINUTE);
     world.swapBattery(DOOR);
     expect(world.lock(DOOR).clockReading(world.now())).toBeUndefined();
@@ -269,9 +270,9 @@ describe('revocation over BLE (SECURITY.md item 18)', () => {
   it('refuses a revoked key, and an older bundle pushed again cannot bring it back', () => {
     const { world } = worldWith('M');
     const resident = phoneWith(world);
-    const v1 = sealedBundle(world, 1, { credentials: [resident.signed] });
+    const v1 = sealedBundle(world, 1, { credentials: [resident.credential.id] });
     const v2 = sealedBundle(world, 2, {
-      credentials: [resident.signed],
+      credentials: [resident.credential.id],
       revocations: { version: 1, credentials: [RESIDENT_ID], dailySlots: [], doorcodes: [] },
     });
     const phone = link(world, resident);
@@ -321,7 +322,7 @@ describe('one connection at a time (SECURITY.md item 5, session.md §7.1)', () =
     unwrap(
       world.pushSealedBundle(
         DOOR,
-        sealedBundle(world, 1, { credentials: [first.signed, second.signed] }),
+        sealedBundle(world, 1, { credentials: [first.credential.id, second.credential.id] }),
       ),
     );
     const held = link(world, first);
@@ -362,7 +363,12 @@ describe('credentials that are not the phone’s (SECURITY.md item 17)', () => {
   it('refuses a credential of another issuer with FAILED at admission: no access is decided', () => {
     const { world } = worldWith('M');
     const genuine = phoneWith(world);
-    unwrap(world.pushSealedBundle(DOOR, sealedBundle(world, 1, { credentials: [genuine.signed] })));
+    unwrap(
+      world.pushSealedBundle(
+        DOOR,
+        sealedBundle(world, 1, { credentials: [genuine.credential.id] }),
+      ),
+    );
     // The same credential, re-signed by another authority with a longer life.
     const forged = {
       key: genuine.key,
@@ -387,10 +393,37 @@ describe('credentials that are not the phone’s (SECURITY.md item 17)', () => {
     expect(world.batteryLockState(DOOR).bolt.position).toBe('locked');
   });
 
+  it('never admits on a listed id alone: the listed credential with a forged signature is refused', () => {
+    const { world } = worldWith('M');
+    const genuine = phoneWith(world);
+    unwrap(
+      world.pushSealedBundle(
+        DOOR,
+        sealedBundle(world, 1, { credentials: [genuine.credential.id] }),
+      ),
+    );
+    expect(world.lock(DOOR).sync.hasCredential(genuine.credential.id)).toBe(true);
+    // The genuine bytes with the signature's last byte changed: the same id, the same body.
+    const signed = genuine.signed.map((b, i) => (i === genuine.signed.length - 1 ? b ^ 1 : b));
+    expect(peekCredential(signed)).toEqual({ ok: true, value: genuine.credential });
+    const phone = link(world, { key: genuine.key, signed });
+    expect(phone.handshake()).toMatchObject({ ok: false, code: WIRE_ERRORS.FAILED });
+    expect(phone.closedWith).toBe(WIRE_ERRORS.AUTH_FAILED);
+    expect(eventsOf(world, 'ACCESS', 'BOLT')).toEqual([]);
+    expect(world.lock(DOOR).audit.head).toBe(0);
+
+    // The genuine credential, presented by its phone, still opens: only the signature differed.
+    const owner = link(world, genuine);
+    unwrap(owner.handshake());
+    expect(unwrap(owner.request('unlock-request', {})).result).toBe(RESULT_OK);
+  });
+
   it("refuses phone B presenting phone A's credential with AUTH_FAILED on unlock", () => {
     const { world } = worldWith('M');
     const owner = phoneWith(world);
-    unwrap(world.pushSealedBundle(DOOR, sealedBundle(world, 1, { credentials: [owner.signed] })));
+    unwrap(
+      world.pushSealedBundle(DOOR, sealedBundle(world, 1, { credentials: [owner.credential.id] })),
+    );
     const thief = { key: generateKeyPair(world.crypto), signed: owner.signed };
     const phone = link(world, thief);
     unwrap(phone.handshake());
@@ -492,7 +525,10 @@ describe('a power cut on an R during a connection', () => {
     const { world } = worldWith('R');
     const resident = phoneWith(world);
     unwrap(
-      world.pushSealedBundle(DOOR, sealedBundle(world, 1, { credentials: [resident.signed] })),
+      world.pushSealedBundle(
+        DOOR,
+        sealedBundle(world, 1, { credentials: [resident.credential.id] }),
+      ),
     );
     const phone = link(world, resident);
     unwrap(phone.handshake());
@@ -541,7 +577,10 @@ describe('a power cut in a flash write during a request (ARCHITECTURE.md §3 "Po
     const { world } = worldWith('R');
     const resident = phoneWith(world);
     unwrap(
-      world.pushSealedBundle(DOOR, sealedBundle(world, 1, { credentials: [resident.signed] })),
+      world.pushSealedBundle(
+        DOOR,
+        sealedBundle(world, 1, { credentials: [resident.credential.id] }),
+      ),
     );
     const phone = link(world, resident);
     unwrap(phone.handshake());
@@ -581,7 +620,7 @@ describe('a power cut in a flash write during a request (ARCHITECTURE.md §3 "Po
       tail: 'old',
     });
     const notified = phone.fragments.length;
-    const sealed = sealedBundle(world, 1, { credentials: [resident.signed] });
+    const sealed = sealedBundle(world, 1, { credentials: [resident.credential.id] });
     expect(phone.syncPush(sealed)).toMatchObject({ ok: false, code: WIRE_ERRORS.FAILED });
     expect(phone.fragments.length).toBe(notified);
     expect(world.lock(DOOR).sync.version).toBe(0);
@@ -610,7 +649,7 @@ describe('passage mode over BLE (SECURITY.md item 19)', () => {
     unwrap(
       world.pushSealedBundle(
         DOOR,
-        sealedBundle(world, 1, { credentials: [resident.signed, manager.signed] }),
+        sealedBundle(world, 1, { credentials: [resident.credential.id, manager.credential.id] }),
       ),
     );
     const residentPhone = link(world, resident);
@@ -650,7 +689,7 @@ describe('determinism (ARCHITECTURE.md §2)', () => {
       const resident = phoneWith(world);
       const phone = link(world, resident);
       unwrap(phone.handshake());
-      unwrap(phone.syncPush(sealedBundle(world, 1, { credentials: [resident.signed] })));
+      unwrap(phone.syncPush(sealedBundle(world, 1, { credentials: [resident.credential.id] })));
       unwrap(phone.request('unlock-request', {}));
       world.advance(5 * SECOND);
       unwrap(phone.request('audit-pull-request', { from: 0 }));

@@ -209,7 +209,7 @@ export class TestCloud implements PhoneCloud {
     return signCredential(credential, world.authority.seed, world.crypto);
   }
 
-  /** Publishes a full bundle for `door` with `credentials`, one version up. */
+  /** Publishes a full bundle for `door` listing the credential ids `credentials`, one version up. */
   publish(door: string, credentials: Uint8Array[], revoked: Uint8Array[] = []): number {
     const lockId = this.world.lock(door).identity.lockId;
     const version = (this.bundles.get(door)?.version ?? 0) + 1;

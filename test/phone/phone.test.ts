@@ -60,7 +60,7 @@ describe('unlock, with the lock in sync', () => {
     s.cloud.grant('alice', 'front', RESIDENT);
     const phone = await signedIn(s, 'alice', 'alice');
     // The lock already holds the credential (a hub pushed it).
-    s.cloud.publish('front', [s.cloud.signed(RESIDENT, 'front', phone.publicKey)]);
+    s.cloud.publish('front', [RESIDENT.id]);
     expect(s.world.pushSealedBundle('front', s.cloud.sealed('front')!).ok).toBe(true);
     await settle(s.world, phone.fetchLocks());
 
@@ -90,7 +90,7 @@ describe('unlock, with the lock in sync', () => {
     const s = setup('phone-iterate');
     s.cloud.grant('alice', 'front', RESIDENT);
     const phone = await signedIn(s, 'alice', 'alice');
-    s.cloud.publish('front', [s.cloud.signed(RESIDENT, 'front', phone.publicKey)]);
+    s.cloud.publish('front', [RESIDENT.id]);
     await settle(s.world, phone.fetchLocks());
     const run = phone.unlock('front');
     const seen: string[] = [];
@@ -111,10 +111,8 @@ describe('passive sync before the unlock', () => {
     const phone = phoneOn(s.radio, 'alice', { cloud: s.cloud });
     phone.setUp('alice');
     // Neighbours make the bundle span several sync-push chunks.
-    const neighbours = Array.from({ length: 16 }, (_, n) =>
-      s.cloud.signed({ id: ids(0xc1, n), user: ids(0x06, n) }, 'front', phone.publicKey),
-    );
-    s.cloud.publish('front', [...neighbours, s.cloud.signed(RESIDENT, 'front', phone.publicKey)]);
+    const neighbours = Array.from({ length: 400 }, (_, n) => ids(0xc1, n));
+    s.cloud.publish('front', [...neighbours, RESIDENT.id]);
     await settle(s.world, phone.fetchLocks());
     expect(s.world.lock('front').sync.version).toBe(0);
 
@@ -140,7 +138,7 @@ describe('passive sync before the unlock', () => {
     s.cloud.grant('alice', 'front', RESIDENT);
     const phone = phoneOn(s.radio, 'alice', { cloud: s.cloud });
     phone.setUp('alice');
-    s.cloud.publish('front', [s.cloud.signed(RESIDENT, 'front', phone.publicKey)]);
+    s.cloud.publish('front', [RESIDENT.id]);
     await settle(s.world, phone.fetchLocks());
     phone.setOnline(false);
 
@@ -160,7 +158,7 @@ describe('passive sync before the unlock', () => {
     s.cloud.grant('guest', 'front', GUEST);
     const phone = phoneOn(s.radio, 'guest', { cloud: s.cloud });
     phone.setUp('guest');
-    s.cloud.publish('front', [s.cloud.signed(GUEST, 'front', phone.publicKey)]);
+    s.cloud.publish('front', [GUEST.id]);
     s.world.pushSealedBundle('front', s.cloud.sealed('front')!);
     await settle(s.world, phone.fetchLocks());
     s.world.swapBattery('front');
@@ -181,7 +179,7 @@ describe('passive sync before the unlock', () => {
     s.cloud.issueWindowAnchor('front', START - HOUR, START + DAY);
     const phone = phoneOn(s.radio, 'guest', { cloud: s.cloud });
     phone.setUp('guest');
-    s.cloud.publish('front', [s.cloud.signed(GUEST, 'front', phone.publicKey)]);
+    s.cloud.publish('front', [GUEST.id]);
     s.world.pushSealedBundle('front', s.cloud.sealed('front')!);
     await settle(s.world, phone.fetchLocks());
     phone.setOnline(false);
@@ -202,7 +200,7 @@ describe('passive sync before the unlock', () => {
     s.cloud.grant('guest', 'front', GUEST);
     const phone = phoneOn(s.radio, 'guest', { cloud: s.cloud });
     phone.setUp('guest');
-    s.cloud.publish('front', [s.cloud.signed(GUEST, 'front', phone.publicKey)]);
+    s.cloud.publish('front', [GUEST.id]);
     s.world.pushSealedBundle('front', s.cloud.sealed('front')!);
     await settle(s.world, phone.fetchLocks());
     phone.setOnline(false);
@@ -222,7 +220,7 @@ describe('refusals', () => {
     s.cloud.grant('alice', 'front', RESIDENT);
     const phone = phoneOn(s.radio, 'alice', { cloud: s.cloud });
     phone.setUp('alice');
-    s.cloud.publish('front', [s.cloud.signed(RESIDENT, 'front', phone.publicKey)]);
+    s.cloud.publish('front', [RESIDENT.id]);
     await settle(s.world, phone.fetchLocks());
     // The phone keeps its old bundle (v1, offline); the lock already holds v2 with the revocation.
     phone.setOnline(false);
@@ -247,7 +245,7 @@ describe('refusals', () => {
     s.cloud.grant('guest', 'front', early);
     const phone = phoneOn(s.radio, 'guest', { cloud: s.cloud });
     phone.setUp('guest');
-    s.cloud.publish('front', [s.cloud.signed(early, 'front', phone.publicKey)]);
+    s.cloud.publish('front', [early.id]);
     await settle(s.world, phone.fetchLocks());
     const result = await settle(s.world, phone.unlock('front').result);
     expect(result).toMatchObject({
@@ -284,7 +282,7 @@ describe('BUSY, range and cancel', () => {
       const phone = phoneOn(s.radio, token, { cloud: s.cloud });
       phone.setUp(token);
       phones.push(phone);
-      credentials.push(s.cloud.signed(grant, 'front', phone.publicKey));
+      credentials.push(grant.id);
     }
     s.cloud.publish('front', credentials);
     await settle(s.world, Promise.all(phones.map((p) => p.fetchLocks())));
@@ -348,8 +346,8 @@ describe('BUSY, range and cancel', () => {
     s.cloud.grant('alice', 'back', RESIDENT);
     const phone = phoneOn(s.radio, 'alice', { cloud: s.cloud });
     phone.setUp('alice');
-    s.cloud.publish('front', [s.cloud.signed(RESIDENT, 'front', phone.publicKey)]);
-    s.cloud.publish('back', [s.cloud.signed(RESIDENT, 'back', phone.publicKey)]);
+    s.cloud.publish('front', [RESIDENT.id]);
+    s.cloud.publish('back', [RESIDENT.id]);
     await settle(s.world, phone.fetchLocks());
     const first = phone.unlock('front');
     const second = phone.unlock('back');

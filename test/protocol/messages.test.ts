@@ -99,7 +99,7 @@ describe('messages: round trips', () => {
   );
 
   it('carries a sealed sync bundle in chunks that reassemble and open', () => {
-    const credentials = Array.from({ length: 20 }, (_, i) => new Uint8Array(400).fill(i));
+    const credentials = Array.from({ length: 500 }, (_, i) => new Uint8Array(16).fill(i & 0xff));
     const bundle = {
       lockId: LOCK_A,
       version: 2,

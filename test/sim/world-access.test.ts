@@ -6,7 +6,6 @@ import { formatCode } from '../../protocol/doorcode/deriver.js';
 import { deriveCodeReference, deriveDayKey } from '../../protocol/doorcode/reference.js';
 import { dayLabelAt } from '../../protocol/doorcode/day-label.js';
 import { WIRE_ERRORS } from '../../protocol/errors.js';
-import { signCredential } from '../../protocol/formats/credential.js';
 import type { Credential } from '../../protocol/formats/credential.js';
 import type { SyncBundle } from '../../protocol/formats/sync-bundle.js';
 import type { LockEvent } from '../../firmware-sim/events.js';
@@ -72,7 +71,8 @@ function residentKey(world: World, overrides: Partial<Credential> = {}) {
     role: 'resident',
     ...overrides,
   };
-  return { credential, signed: signCredential(credential, world.authority.seed, world.crypto) };
+  // Model fidelity: the World hands the decoded credential over, so nothing is signed.
+  return { credential };
 }
 
 describe('R fail-secure: daily codes wait for a time sync after an outage', () => {
@@ -131,15 +131,15 @@ describe('keypad lockout in the World (SECURITY.md 22)', () => {
 describe('mobile keys at model fidelity', () => {
   it('are usable once a sync delivered them, and refused once a sync revoked them', () => {
     const world = worldWith({ model: 'M' });
-    const { credential, signed } = residentKey(world);
+    const { credential } = residentKey(world);
     expect(world.presentMobileKey('door', credential)).toMatchObject({
       code: WIRE_ERRORS.NOT_PROVISIONED,
     });
-    world.applyBundle('door', bundle(world, 1, { credentials: [signed] }));
+    world.applyBundle('door', bundle(world, 1, { credentials: [credential.id] }));
     expect(world.presentMobileKey('door', credential)).toMatchObject({ ok: true });
     world.advance(MINUTE);
     const revoked = bundle(world, 2, {
-      credentials: [signed],
+      credentials: [credential.id],
       revocations: { version: 1, credentials: [credential.id], dailySlots: [], doorcodes: [] },
     });
     expect(world.applyBundle('door', revoked).ok).toBe(true);
@@ -147,7 +147,9 @@ describe('mobile keys at model fidelity', () => {
       code: WIRE_ERRORS.REVOKED,
     });
     // The older bundle, replayed, is refused and changes nothing (SECURITY.md 18).
-    expect(world.applyBundle('door', bundle(world, 1, { credentials: [signed] }))).toMatchObject({
+    expect(
+      world.applyBundle('door', bundle(world, 1, { credentials: [credential.id] })),
+    ).toMatchObject({
       ok: false,
       code: WIRE_ERRORS.STALE,
     });
@@ -168,7 +170,10 @@ describe('mobile keys at model fidelity', () => {
       sharedBy: RESIDENT_USER,
       user: id(0x05, 2),
     });
-    world.applyBundle('door', bundle(world, 1, { credentials: [resident.signed, guest.signed] }));
+    world.applyBundle(
+      'door',
+      bundle(world, 1, { credentials: [resident.credential.id, guest.credential.id] }),
+    );
     world.swapBattery('door');
     expect(world.presentMobileKey('door', resident.credential)).toMatchObject({ ok: true });
     expect(world.presentMobileKey('door', guest.credential)).toMatchObject({
@@ -182,7 +187,10 @@ describe('passage mode by a manager (SECURITY.md 19)', () => {
     const world = worldWith({ model: 'R' });
     const resident = residentKey(world);
     const manager = residentKey(world, { id: id(0xc0, 3), role: 'manager', user: id(0x05, 3) });
-    world.applyBundle('door', bundle(world, 1, { credentials: [resident.signed, manager.signed] }));
+    world.applyBundle(
+      'door',
+      bundle(world, 1, { credentials: [resident.credential.id, manager.credential.id] }),
+    );
     expect(world.presentMobileKey('door', resident.credential, 'passage')).toMatchObject({
       code: WIRE_ERRORS.FORBIDDEN,
     });
@@ -244,8 +252,8 @@ describe('determinism', () => {
   it('gives byte-identical logs for the same scenario and seed', () => {
     const run = () => {
       const world = worldWith({ model: 'C2' });
-      const { credential, signed } = residentKey(world);
-      world.applyBundle('door', bundle(world, 1, { credentials: [signed] }));
+      const { credential } = residentKey(world);
+      world.applyBundle('door', bundle(world, 1, { credentials: [credential.id] }));
       for (let i = 0; i < 20; i++) {
         const choice = world.random.int(0, 3);
         if (choice === 0) world.presentMobileKey('door', credential);

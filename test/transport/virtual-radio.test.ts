@@ -5,7 +5,7 @@
 // same seed gives the same run.
 import { describe, expect, it } from 'vitest';
 import { WIRE_ERRORS } from '../../protocol/errors.js';
-import { signCredential } from '../../protocol/formats/credential.js';
+import { peekCredential, signCredential } from '../../protocol/formats/credential.js';
 import type { Credential } from '../../protocol/formats/credential.js';
 import { sealSyncBundle } from '../../protocol/formats/sync-bundle.js';
 import { RESULT_OK } from '../../protocol/messages.js';
@@ -61,7 +61,11 @@ function pushBundle(world: World, door: string, phones: SessionPhone[]): void {
       version: 1,
       baseVersion: 0,
       kind: 'full',
-      credentials: phones.map((p) => p.credential),
+      credentials: phones.map((p) => {
+        const read = peekCredential(p.credential);
+        if (!read.ok) throw new Error(`credential: ${read.code}`);
+        return read.value.id;
+      }),
       doorcodes: [],
     },
     lockSecret,

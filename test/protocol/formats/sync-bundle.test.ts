@@ -9,9 +9,19 @@ import { WIRE_ERRORS } from '../../../protocol/errors.js';
 import { concatBytes, u64be } from '../../../protocol/formats/common.js';
 import { deriveLockKey, sealBox } from '../../../protocol/formats/sealed.js';
 import {
+  MAX_REVOKED_CREDENTIALS,
+  MAX_REVOKED_DAYS,
+  MAX_REVOKED_DOORCODES,
+  MAX_REVOKED_SLOTS_PER_DAY,
+} from '../../../protocol/formats/revocation.js';
+import { MAX_SIGNED_TIME_ANCHOR_BYTES } from '../../../protocol/formats/time-anchor.js';
+import {
   decodeSyncBundle,
   decodeSyncBundleHeader,
   encodeSyncBundle,
+  MAX_BUNDLE_CREDENTIALS,
+  MAX_BUNDLE_DOORCODES,
+  MAX_DOOR_SCHEDULE_WINDOWS,
   MAX_SEALED_SYNC_BUNDLE_BYTES,
   MAX_SYNC_BUNDLE_BYTES,
   openSyncBundle,
@@ -41,7 +51,7 @@ const full: SyncBundle = {
   version: 7,
   baseVersion: 0,
   kind: 'full',
-  credentials: [Uint8Array.of(1, 2, 3)],
+  credentials: [id(0xc1, 1), id(0xc1, 2)],
   doorcodes: [{ door: LOCK_A, id: id(0xdc, 1), pin: '0042917', user: id(0xd0, 1) }],
   revocations: { version: 3, credentials: [id(0xc0, 9)], dailySlots: [], doorcodes: [] },
   config: {
@@ -106,21 +116,73 @@ describe('sync bundle: plaintext', () => {
     expect(decodeSyncBundle(bytes)).toEqual({ ok: false, code: SCHEMA, detail });
   });
 
-  it('refuses to encode over the size limit; the largest bundle fits the sealed limit', () => {
-    const credentials = Array.from({ length: 55 }, () => new Uint8Array(1100));
-    const large = { ...delta, credentials };
-    const sealed = sealSyncBundle(large, LOCK_SECRET_A, node);
-    expect(encodeSyncBundle(large).length).toBeGreaterThan(MAX_SYNC_BUNDLE_BYTES - 2_000);
-    expect(sealed.length).toBeLessThanOrEqual(MAX_SEALED_SYNC_BUNDLE_BYTES);
-    expect(openSyncBundle(sealed, LOCK_SECRET_A, LOCK_A, 7, node)).toEqual({
-      ok: true,
-      value: large,
-    });
-    const tooLarge = {
-      ...large,
-      credentials: [...credentials, new Uint8Array(1100), new Uint8Array(1100)],
+  it.each<[string, unknown[], string]>([
+    [
+      'a credential id of 15 bytes',
+      [id(0xc1, 1), new Uint8Array(15)],
+      'syncBundle.credentials[1]: expected bytes(16)',
+    ],
+    [
+      'a signed credential where an id belongs',
+      [new Uint8Array(180)],
+      'syncBundle.credentials[0]: expected bytes(16)',
+    ],
+    [
+      `${MAX_BUNDLE_CREDENTIALS + 1} credential ids`,
+      Array.from({ length: MAX_BUNDLE_CREDENTIALS + 1 }, () => id(0xc1)),
+      `syncBundle.credentials: expected array(0..${MAX_BUNDLE_CREDENTIALS}) of bytes(16)`,
+    ],
+  ])('refuses %s with SCHEMA', (_, credentials, detail) => {
+    const bytes = encodeCbor(looseCbor(syncBundleSchema, { ...full, credentials }));
+    expect(decodeSyncBundle(bytes)).toEqual({ ok: false, code: SCHEMA, detail });
+  });
+
+  it('fits every list at its maximum at once in one bundle', () => {
+    const far = Number.MAX_SAFE_INTEGER;
+    const largest: SyncBundle = {
+      lockId: LOCK_A,
+      version: far,
+      baseVersion: 0,
+      kind: 'full',
+      credentials: Array.from({ length: MAX_BUNDLE_CREDENTIALS }, (_, i) => id(0xc1, i)),
+      doorcodes: Array.from({ length: MAX_BUNDLE_DOORCODES }, (_, i) => ({
+        door: LOCK_A,
+        id: id(0xdc, i),
+        pin: '9999999',
+        user: id(0xd0, i),
+        notBefore: far - 1,
+        expires: far,
+      })),
+      revocations: {
+        version: far,
+        credentials: Array.from({ length: MAX_REVOKED_CREDENTIALS }, (_, i) => id(0xe1, i)),
+        dailySlots: Array.from({ length: MAX_REVOKED_DAYS }, (_, day) => ({
+          day: `202612${String(day + 10).padStart(2, '0')}`,
+          slots: Array.from({ length: MAX_REVOKED_SLOTS_PER_DAY }, (_, slot) => slot * 256 + 255),
+        })),
+        doorcodes: Array.from({ length: MAX_REVOKED_DOORCODES }, (_, i) => id(0xe2, i)),
+      },
+      config: {
+        ajarSeconds: 90,
+        stillAjarMinutes: 15,
+        relockSeconds: 3600,
+        doorSchedules: Array.from({ length: MAX_DOOR_SCHEDULE_WINDOWS }, () => ({
+          days: 0x7f,
+          start: 1000,
+          end: 1440,
+        })),
+      },
+      timeZone: 'x'.repeat(64),
+      timeAnchor: new Uint8Array(MAX_SIGNED_TIME_ANCHOR_BYTES),
+      auditAck: far,
     };
-    expect(() => encodeSyncBundle(tooLarge)).toThrow(RangeError);
+    const sealed = sealSyncBundle(largest, LOCK_SECRET_A, node);
+    expect(encodeSyncBundle(largest).length).toBeLessThanOrEqual(MAX_SYNC_BUNDLE_BYTES);
+    expect(sealed.length).toBeLessThanOrEqual(MAX_SEALED_SYNC_BUNDLE_BYTES);
+    expect(openSyncBundle(sealed, LOCK_SECRET_A, LOCK_A, 0, node)).toEqual({
+      ok: true,
+      value: largest,
+    });
   });
 });
 
