@@ -6,8 +6,8 @@
  * The building is commissioned through the real cloud (`src/cloud/cloud.ts`) and its locks run
  * their whole firmware in a World (`src/sim/world.ts`). It has five wings, each with an R at its
  * entrance (keypad, door sensor, REX), a gym (C), a roof deck (C2) and a laundry (C), and 56
- * unit doors (M): 300 doors. A wing is the unit of access because a lock holds at most
- * `MAX_BUNDLE_CREDENTIALS` (256) live credentials: a wing's 200 residents and the vendor fit.
+ * unit doors (M): 300 doors. A wing is the unit of access: its 200 residents and the vendor open
+ * its four common doors.
  * - 1,000 residents, three or four per unit, each with a phone whose credential opens their unit
  *   and their wing's four common doors; the first resident of each unit also has a permanent
  *   keypad code on the unit door;
