@@ -92,8 +92,6 @@ export const EVENT = {
 export type EventType = keyof typeof EVENT;
 export type EventCode = (typeof EVENT)[EventType];
 
-const NAMES = Object.keys(EVENT) as readonly EventType[];
-
 export type RelayState = 'locked' | 'unlocked';
 /** What released the relay: a granted credential, or request-to-exit motion. */
 export type UnlockSource = 'grant' | 'rex';
@@ -148,14 +146,24 @@ function reasonName(code: number): ReasonName {
   return name;
 }
 
-/** Two hex digits per byte value: `hex` runs for the ids of every `ACCESS` event. */
-const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, byte) =>
-  byte.toString(16).padStart(2, '0'),
+/** The two hex digits of each byte value, as character codes. */
+const HEX_DIGIT_CODES: readonly number[] = Array.from({ length: 16 }, (_, digit) =>
+  digit.toString(16).charCodeAt(0),
 );
+/** The character codes of one id's hex text, reused: `hex` runs for the ids of every `ACCESS` event. */
+const hexCodes: number[] = [];
+/**
+ * An id as lowercase hex. Built in one `String.fromCharCode` rather than by concatenation, so the
+ * log holds one flat string per id rather than a rope of a node per byte (the log keeps them all).
+ */
 const hex = (id: Uint8Array): string => {
-  let text = '';
-  for (let i = 0; i < id.length; i++) text += HEX_BYTES[id[i]!]!;
-  return text;
+  hexCodes.length = 2 * id.length;
+  for (let i = 0; i < id.length; i++) {
+    const byte = id[i]!;
+    hexCodes[2 * i] = HEX_DIGIT_CODES[byte >>> 4]!;
+    hexCodes[2 * i + 1] = HEX_DIGIT_CODES[byte & 15]!;
+  }
+  return String.fromCharCode.apply(null, hexCodes);
 };
 const POWER_SOURCES: readonly PowerSource[] = ['wired', 'battery'];
 
@@ -210,6 +218,31 @@ export type LockEvent =
 
 type AccessEvent = Extract<LockEvent, { readonly type: 'ACCESS' }>;
 
+/** The type of `E` when it has no field besides `t`, `lock` and `type`; else `never`. */
+type Fieldless<E> =
+  E extends Base<infer T> ? (Exclude<keyof E, keyof Base<T>> extends never ? T : never) : never;
+type FieldlessType = Fieldless<LockEvent>;
+/** Their names by event code; the other codes have none. */
+const FIELDLESS: readonly FieldlessType[] = (() => {
+  const byCode: FieldlessType[] = [];
+  const fieldless: readonly FieldlessType[] = [
+    'POWER_RESTORED',
+    'NEEDS_UPDATE',
+    'TIME_SYNCED',
+    'DOOR_OPENED',
+    'DOOR_CLOSED',
+    'DOOR_BREACHED',
+    'DOOR_SECURE',
+    'REX',
+    'BATTERY_SWAPPED',
+    'QI_JUMP_START',
+    'BLE_CONNECTED',
+    'FLASH_WRITE_FAILED',
+  ];
+  for (const type of fieldless) byCode[EVENT[type]] = type;
+  return byCode;
+})();
+
 function decoded<T>(table: readonly T[], code: number, what: string): T {
   const value = table[code];
   if (value === undefined) throw new RangeError(`unknown ${what} code ${code}`);
@@ -232,69 +265,74 @@ export function eventRecord(
   idA?: Uint8Array,
   idB?: Uint8Array,
 ): LockEvent {
-  const type = decoded(NAMES, code, 'event');
-  switch (type) {
-    case 'ACCESS': {
+  // Switched on the numeric code, which compiles to a jump table, rather than on its name.
+  switch (code) {
+    case EVENT.ACCESS: {
       const method = decoded(METHODS, Math.floor(a / 16), 'audit method');
       const result = decoded(RESULTS, a % 16, 'audit result');
       // Fields added one by one rather than spread: the same key order, without the spreads'
       // temporary objects on the most frequent event.
       const record: {
         -readonly [K in keyof AccessEvent]: AccessEvent[K];
-      } = { t, lock, type, method, result };
+      } = { t, lock, type: 'ACCESS', method, result };
       if (b !== 0) record.reason = reasonName(b);
       if (idA !== undefined) record[method === 'PASSCODE' ? 'doorcode' : 'credential'] = hex(idA);
       if (idB !== undefined) record.user = hex(idB);
       return record;
     }
-    case 'SYNC_APPLIED':
-      return { t, lock, type, version: a };
-    case 'SYNC_REFUSED':
-      return { t, lock, type, reason: reasonName(a) };
-    case 'TIME_SYNC_REFUSED':
-      return { t, lock, type, reason: reasonName(a) };
-    case 'PASSAGE_STARTED':
-      return { t, lock, type, by: decoded(PASSAGE_SOURCES, a, 'passage source') };
-    case 'PASSAGE_ENDED':
-      return { t, lock, type, by: decoded(PASSAGE_SOURCES, a, 'passage source') };
-    case 'BLE_DISCONNECTED':
-      return a === 0 ? { t, lock, type } : { t, lock, type, reason: reasonName(a) };
-    case 'BLE_CONNECTED':
-    case 'FLASH_WRITE_FAILED':
-      return { t, lock, type };
-    case 'POWER_LOST':
-    case 'RELAY':
-      return { t, lock, type, relay: decoded(RELAY_STATES, a, 'relay state') };
-    case 'DOOR_AJAR':
-      return { t, lock, type, openMs: a };
-    case 'DOOR_STILL_AJAR':
-      return { t, lock, type, openMs: a, repeat: b };
-    case 'UNLOCKED':
-      return { t, lock, type, by: decoded(UNLOCK_SOURCES, a, 'unlock source'), holdMs: b };
-    case 'RELOCKED':
-      return { t, lock, type, reason: decoded(RELOCK_REASONS, a, 'relock reason') };
-    case 'BOLT':
-    case 'JAMMED':
-      return { t, lock, type, bolt: decoded(BOLT_POSITIONS, a, 'bolt position') };
-    case 'UNLOCK_REFUSED':
-      return { t, lock, type, reason: a };
-    case 'LOW_BATTERY':
-    case 'BATTERY_CRITICAL':
-      return { t, lock, type, percent: a };
-    case 'POWER_SOURCE':
-      return { t, lock, type, source: decoded(POWER_SOURCES, a, 'power source') };
-    case 'KEYPAD_LOCKOUT':
-      return { t, lock, type, wrongEntries: a, lockoutMs: b };
-    case 'POWER_RESTORED':
-    case 'NEEDS_UPDATE':
-    case 'TIME_SYNCED':
-    case 'DOOR_OPENED':
-    case 'DOOR_CLOSED':
-    case 'DOOR_BREACHED':
-    case 'DOOR_SECURE':
-    case 'REX':
-    case 'BATTERY_SWAPPED':
-    case 'QI_JUMP_START':
-      return { t, lock, type };
+    case EVENT.SYNC_APPLIED:
+      return { t, lock, type: 'SYNC_APPLIED', version: a };
+    case EVENT.SYNC_REFUSED:
+      return { t, lock, type: 'SYNC_REFUSED', reason: reasonName(a) };
+    case EVENT.TIME_SYNC_REFUSED:
+      return { t, lock, type: 'TIME_SYNC_REFUSED', reason: reasonName(a) };
+    case EVENT.PASSAGE_STARTED:
+      return {
+        t,
+        lock,
+        type: 'PASSAGE_STARTED',
+        by: decoded(PASSAGE_SOURCES, a, 'passage source'),
+      };
+    case EVENT.PASSAGE_ENDED:
+      return { t, lock, type: 'PASSAGE_ENDED', by: decoded(PASSAGE_SOURCES, a, 'passage source') };
+    case EVENT.BLE_DISCONNECTED:
+      return a === 0
+        ? { t, lock, type: 'BLE_DISCONNECTED' }
+        : { t, lock, type: 'BLE_DISCONNECTED', reason: reasonName(a) };
+    case EVENT.POWER_LOST:
+      return { t, lock, type: 'POWER_LOST', relay: decoded(RELAY_STATES, a, 'relay state') };
+    case EVENT.RELAY:
+      return { t, lock, type: 'RELAY', relay: decoded(RELAY_STATES, a, 'relay state') };
+    case EVENT.DOOR_AJAR:
+      return { t, lock, type: 'DOOR_AJAR', openMs: a };
+    case EVENT.DOOR_STILL_AJAR:
+      return { t, lock, type: 'DOOR_STILL_AJAR', openMs: a, repeat: b };
+    case EVENT.UNLOCKED:
+      return {
+        t,
+        lock,
+        type: 'UNLOCKED',
+        by: decoded(UNLOCK_SOURCES, a, 'unlock source'),
+        holdMs: b,
+      };
+    case EVENT.RELOCKED:
+      return { t, lock, type: 'RELOCKED', reason: decoded(RELOCK_REASONS, a, 'relock reason') };
+    case EVENT.BOLT:
+      return { t, lock, type: 'BOLT', bolt: decoded(BOLT_POSITIONS, a, 'bolt position') };
+    case EVENT.JAMMED:
+      return { t, lock, type: 'JAMMED', bolt: decoded(BOLT_POSITIONS, a, 'bolt position') };
+    case EVENT.UNLOCK_REFUSED:
+      return { t, lock, type: 'UNLOCK_REFUSED', reason: a };
+    case EVENT.LOW_BATTERY:
+      return { t, lock, type: 'LOW_BATTERY', percent: a };
+    case EVENT.BATTERY_CRITICAL:
+      return { t, lock, type: 'BATTERY_CRITICAL', percent: a };
+    case EVENT.POWER_SOURCE:
+      return { t, lock, type: 'POWER_SOURCE', source: decoded(POWER_SOURCES, a, 'power source') };
+    case EVENT.KEYPAD_LOCKOUT:
+      return { t, lock, type: 'KEYPAD_LOCKOUT', wrongEntries: a, lockoutMs: b };
+    default:
+      // The events without fields.
+      return { t, lock, type: decoded(FIELDLESS, code, 'event') };
   }
 }
