@@ -41,10 +41,10 @@
  * acknowledgement at every boot, and the next append starts a new page, since a page's
  * sequences are consecutive.
  *
- * Allocation: an append encodes into one scratch page shared by every ring (firmware steps run
- * to completion, one at a time) and commits a prebuilt view of it; it allocates only the copy
- * that `FlashStore.read` returns for the current page. Per-ring RAM is a page index: about 320
- * bytes of heap per ring, measured with 20,000 rings.
+ * Allocation: an append reads the current page into one scratch page shared by every ring
+ * (firmware steps run to completion, one at a time), encodes its record there and commits a
+ * prebuilt view of it: it allocates nothing but the commit's result. Per-ring RAM is a page
+ * index: about 320 bytes of heap per ring, measured with 20,000 rings.
  */
 import type { CryptoProvider } from '../protocol/crypto/provider.js';
 import {
@@ -281,7 +281,7 @@ export class AuditRing {
     let count = pages[2 * page + 1]!;
     let overflow = this.#overflow;
     if (count > 0 && count < AUDIT_RECORDS_PER_PAGE && first + count === seq) {
-      SCRATCH.set(this.#flash.read(AUDIT_FLASH_KEYS[page]!)!);
+      this.#flash.readInto(AUDIT_FLASH_KEYS[page]!, SCRATCH);
     } else {
       // Start a page: the current one when the ring is empty, else the next, dropping its records.
       if (count > 0) page = (page + 1) % AUDIT_PAGES;

@@ -262,11 +262,16 @@ class SlotDevice implements FlashDevice {
   /** Bytes `[from, from + length)` of slot `i`, as a new array. */
   copy(i: number, from: number, length: number): Uint8Array {
     const out = new Uint8Array(length);
+    this.copyInto(i, from, length, out);
+    return out;
+  }
+
+  /** Bytes `[from, from + length)` of slot `i`, into the start of `out`. */
+  copyInto(i: number, from: number, length: number, out: Uint8Array): void {
     const held = this.held(i);
     const available = Math.max(0, Math.min(length, (held?.length ?? 0) - from));
     if (held !== undefined && available > 0) out.set(held.subarray(from, from + available));
-    out.fill(ERASED, available);
-    return out;
+    out.fill(ERASED, available, length);
   }
 
   /** Programs `bytes` at the start of slot `i`. */
@@ -390,6 +395,25 @@ export class FlashStore {
     if (newest === 0) return undefined;
     const slot = 2 * record + (newest % 2);
     return this.#device.copy(slot, HEADER_BYTES, this.#device.u32(slot, 4));
+  }
+
+  /**
+   * `read` into the start of `target`, without allocating: the payload's length, or `undefined`
+   * if none was ever committed. A target shorter than the payload is a bug (`RangeError`).
+   */
+  readInto(key: string, target: Uint8Array): number | undefined {
+    const record = this.#record(key);
+    const newest = this.#newest?.[record] ?? 0;
+    if (newest === 0) return undefined;
+    const slot = 2 * record + (newest % 2);
+    const length = this.#device.u32(slot, 4);
+    if (length > target.length) {
+      throw new RangeError(
+        `record '${key}' holds ${length} bytes; the target has ${target.length}`,
+      );
+    }
+    this.#device.copyInto(slot, HEADER_BYTES, length, target);
+    return length;
   }
 
   /** The generation of `key`'s newest committed payload; 0 if none. */

@@ -9,6 +9,7 @@ import {
   PAGE_BYTES,
   type FlashDevice,
   type FlashFault,
+  type FlashStore,
   type FlashLayout,
   type TornTail,
 } from '../../firmware-sim/flash.js';
@@ -49,6 +50,20 @@ const LAYOUT: FlashLayout = [
   { key: 'counters', capacity: 16 },
 ];
 
+/** `readInto` leaves in a buffer what `read` returns, and the bytes after it untouched. */
+function expectReadIntoAgrees(store: FlashStore, key: string): void {
+  const read = store.read(key);
+  const target = new Uint8Array((read?.length ?? 0) + 1).fill(0x5a);
+  const length = store.readInto(key, target);
+  if (read === undefined) {
+    expect(length).toBeUndefined();
+    return;
+  }
+  expect(length).toBe(read.length);
+  expect(target.subarray(0, read.length)).toEqual(read);
+  expect(target[read.length]).toBe(0x5a);
+}
+
 describe('flash store', () => {
   it('starts erased, with nothing committed', () => {
     const store = openFlash(LAYOUT);
@@ -85,6 +100,19 @@ describe('flash store', () => {
     // A read is a copy: changing it changes nothing stored.
     reopened.read('credentials')!.fill(0);
     expect(reopened.read('credentials')).toEqual(ascii('cache v1'));
+  });
+
+  it("reads into a caller's buffer what read returns, and refuses a buffer too short", () => {
+    const store = openFlash(LAYOUT);
+    const target = new Uint8Array(16).fill(7);
+    expect(store.readInto('counters', target)).toBeUndefined();
+    expect(target.every((b) => b === 7)).toBe(true);
+    store.commit('counters', ascii('abc'));
+    expect(store.readInto('counters', target)).toBe(3);
+    expect(Array.from(target.subarray(0, 4))).toEqual([0x61, 0x62, 0x63, 7]);
+    store.commit('credentials', ascii('a payload of 21 bytes'));
+    expect(() => store.readInto('credentials', target)).toThrow(RangeError);
+    expect(() => store.readInto('nope', target)).toThrow(RangeError);
   });
 
   it('falls back to the other slot when the newest is corrupt', () => {
@@ -431,6 +459,7 @@ describe('flash store', () => {
           records.forEach(({ key: other }) => {
             expect(sparse.generation(other)).toBe(dense.generation(other));
             expect(sparse.read(other)).toEqual(dense.read(other));
+            expectReadIntoAgrees(sparse, other);
           });
         }
       }),
