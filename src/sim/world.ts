@@ -4,7 +4,8 @@
  * The firmware is pure (`firmware-sim/`): the World feeds it inputs at world time and applies
  * the effects it returns — logs its events, and keeps its timers in the one scheduler, one
  * pending timer per (lock, timer kind), each with a callback made once when the lock is added
- * (STYLE.md: never a host timer per lock; nothing allocated per event but the log records).
+ * (STYLE.md: never a host timer per lock; nothing allocated per event). The log keeps what
+ * the firmware wrote, in columns, and builds the typed records when it is read (`event-log.ts`).
  *
  * Determinism (§2): everything runs on the scheduler, ties in insertion order, and the only
  * randomness is `random`, seeded; the same seed and the same actions give the same log, and
@@ -37,7 +38,6 @@ import { batteryPercent } from '../../firmware-sim/battery.js';
 import { controllerConfig, INPUT } from '../../firmware-sim/controller.js';
 import type { ControllerInput, ControllerState } from '../../firmware-sim/controller.js';
 import { EFFECT, Effects } from '../../firmware-sim/effects.js';
-import { eventRecord } from '../../firmware-sim/events.js';
 import type { LockEvent } from '../../firmware-sim/events.js';
 import type { FlashFault } from '../../firmware-sim/flash.js';
 import { Lock } from '../../firmware-sim/lock.js';
@@ -51,6 +51,7 @@ import type {
 import { createRtc, rtcSet } from '../../firmware-sim/rtc.js';
 import type { TimerCallback, TimerId } from '../../firmware-sim/time.js';
 import { createNodeCrypto } from '../core/node-crypto-provider.js';
+import { EventLog } from './event-log.js';
 import { Random } from './random.js';
 import type { Seed } from './random.js';
 import { Scheduler } from './scheduler.js';
@@ -134,6 +135,8 @@ type ActionInputs<I extends number> = { readonly [A in Action]?: I };
 
 interface HostedLock {
   readonly id: string;
+  /** The lock's index in the event log. */
+  readonly logIndex: number;
   readonly lock: Lock;
   readonly actions: ActionInputs<number>;
   readonly timerFired: number;
@@ -244,7 +247,7 @@ export class World {
   /** What every lock of this World runs on: one object, shared. */
   readonly #env: LockEnvironment;
   readonly #locks = new Map<string, HostedLock>();
-  readonly #log: LockEvent[] = [];
+  readonly #log = new EventLog();
   readonly #effects = new Effects();
   #authority: { readonly seed: Uint8Array; readonly publicKey: Uint8Array } | undefined;
 
@@ -305,6 +308,7 @@ export class World {
     const lock = new Lock(actuator, this.#identity(options), rtc, percent, this.#env, now);
     const hosted: HostedLock = {
       id: options.id,
+      logIndex: this.#log.addLock(options.id),
       lock,
       actions,
       timerFired,
@@ -512,19 +516,27 @@ export class World {
     this.scheduler.runUntil(t);
   }
 
-  /** Every event so far, in order. */
+  /**
+   * Every event so far, in order: the same array every call, grown to the events logged by then
+   * (the records are built when the log is read: `event-log.ts`).
+   */
   events(): readonly LockEvent[] {
-    return this.#log;
+    return this.#log.records();
+  }
+
+  /** How many events were logged so far: `events().length` without building the records. */
+  get eventCount(): number {
+    return this.#log.length;
   }
 
   eventsOf(lock: string): LockEvent[] {
-    return this.#log.filter((event) => event.lock === lock);
+    return this.events().filter((event) => event.lock === lock);
   }
 
   /** The log as JSON Lines: one record per line, each line ending in `\n`. */
   toJsonLines(): string {
     let text = '';
-    for (const event of this.#log) text += JSON.stringify(event) + '\n';
+    for (const event of this.events()) text += JSON.stringify(event) + '\n';
     return text;
   }
 
@@ -563,9 +575,7 @@ export class World {
       const kind = out.a[i]!;
       switch (out.op[i]!) {
         case EFFECT.EMIT:
-          this.#log.push(
-            eventRecord(now, hosted.id, kind, out.b[i]!, out.c[i]!, out.idA[i], out.idB[i]),
-          );
+          this.#log.push(now, hosted.logIndex, kind, out.b[i]!, out.c[i]!, out.idA[i], out.idB[i]);
           break;
         case EFFECT.SET_TIMER:
           this.#cancel(hosted, kind);
