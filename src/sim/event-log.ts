@@ -18,35 +18,33 @@
 import { EVENT, eventRecord } from '../../firmware-sim/events.js';
 import type { LockEvent } from '../../firmware-sim/events.js';
 
-const INITIAL_EVENTS = 1_024;
+/** Events per chunk of the columns: a full chunk stays where it is, nothing is copied to grow. */
+const CHUNK_BITS = 16;
+const CHUNK_EVENTS = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK_EVENTS - 1;
 const INITIAL_ID_BYTES = 4_096;
 /** Event codes are below this (`EVENT`); a larger one is a firmware bug, refused when logged. */
 const EVENT_CODES = Object.keys(EVENT).length;
 /** No id: its length column holds this. */
 const NO_ID = -1;
 
-/** `array` copied into a new one of `length` elements. */
-function grown<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(
-  array: T,
-  length: number,
-): T {
-  const bigger = new (array.constructor as new (length: number) => T)(length);
-  bigger.set(array);
-  return bigger;
+/** The columns of `CHUNK_EVENTS` consecutive events. */
+class Chunk {
+  readonly time = new Float64Array(CHUNK_EVENTS);
+  readonly a = new Float64Array(CHUNK_EVENTS);
+  readonly b = new Float64Array(CHUNK_EVENTS);
+  /** The lock's index in the log's lock names. */
+  readonly lock = new Uint32Array(CHUNK_EVENTS);
+  readonly code = new Uint8Array(CHUNK_EVENTS);
+  /** The offset in the log's id bytes of the event's ids (the second follows the first). */
+  readonly idAt = new Uint32Array(CHUNK_EVENTS);
+  /** The lengths of the event's first and second id, `NO_ID` when absent. */
+  readonly idLengths = new Int32Array(2 * CHUNK_EVENTS);
 }
 
 export class EventLog {
   #count = 0;
-  #time = new Float64Array(INITIAL_EVENTS);
-  #a = new Float64Array(INITIAL_EVENTS);
-  #b = new Float64Array(INITIAL_EVENTS);
-  /** The lock's index in `#lockNames`. */
-  #lock = new Uint32Array(INITIAL_EVENTS);
-  #code = new Uint8Array(INITIAL_EVENTS);
-  /** Per event: the offset in `#idBytes` of its ids (the second follows the first). */
-  #idAt = new Uint32Array(INITIAL_EVENTS);
-  /** Per event: the lengths of its first and second id, `NO_ID` when absent. */
-  #idLengths = new Int32Array(2 * INITIAL_EVENTS);
+  readonly #chunks: Chunk[] = [];
   #idBytes = new Uint8Array(INITIAL_ID_BYTES);
   #idEnd = 0;
   readonly #lockNames: string[] = [];
@@ -82,15 +80,17 @@ export class EventLog {
     }
     if (lock >= this.#lockNames.length) throw new RangeError(`no lock ${lock} in the log`);
     const i = this.#count;
-    if (i === this.#time.length) this.#grow();
-    this.#time[i] = t;
-    this.#lock[i] = lock;
-    this.#code[i] = code;
-    this.#a[i] = a;
-    this.#b[i] = b;
-    this.#idAt[i] = this.#idEnd;
-    this.#idLengths[2 * i] = this.#storeId(idA);
-    this.#idLengths[2 * i + 1] = this.#storeId(idB);
+    const j = i & CHUNK_MASK;
+    if (j === 0) this.#chunks.push(new Chunk());
+    const chunk = this.#chunks[i >>> CHUNK_BITS]!;
+    chunk.time[j] = t;
+    chunk.lock[j] = lock;
+    chunk.code[j] = code;
+    chunk.a[j] = a;
+    chunk.b[j] = b;
+    chunk.idAt[j] = this.#idEnd;
+    chunk.idLengths[2 * j] = this.#storeId(idA);
+    chunk.idLengths[2 * j + 1] = this.#storeId(idB);
     this.#count = i + 1;
   }
 
@@ -98,19 +98,21 @@ export class EventLog {
   records(): readonly LockEvent[] {
     const records = this.#records;
     for (let i = records.length; i < this.#count; i++) {
-      const at = this.#idAt[i]!;
-      const lengthA = this.#idLengths[2 * i]!;
-      const lengthB = this.#idLengths[2 * i + 1]!;
+      const chunk = this.#chunks[i >>> CHUNK_BITS]!;
+      const j = i & CHUNK_MASK;
+      const at = chunk.idAt[j]!;
+      const lengthA = chunk.idLengths[2 * j]!;
+      const lengthB = chunk.idLengths[2 * j + 1]!;
       const idA = lengthA === NO_ID ? undefined : this.#idBytes.subarray(at, at + lengthA);
       const from = at + Math.max(lengthA, 0);
       const idB = lengthB === NO_ID ? undefined : this.#idBytes.subarray(from, from + lengthB);
       records.push(
         eventRecord(
-          this.#time[i]!,
-          this.#lockNames[this.#lock[i]!]!,
-          this.#code[i]!,
-          this.#a[i]!,
-          this.#b[i]!,
+          chunk.time[j]!,
+          this.#lockNames[chunk.lock[j]!]!,
+          chunk.code[j]!,
+          chunk.a[j]!,
+          chunk.b[j]!,
           idA,
           idB,
         ),
@@ -119,26 +121,17 @@ export class EventLog {
     return records;
   }
 
-  /** Appends `id`'s bytes to the id column; its length, or `NO_ID`. */
+  /** Appends `id`'s bytes to the id bytes, doubling them when full; its length, or `NO_ID`. */
   #storeId(id: Uint8Array | undefined): number {
     if (id === undefined) return NO_ID;
     const end = this.#idEnd + id.length;
     if (end > this.#idBytes.length) {
-      this.#idBytes = grown(this.#idBytes, Math.max(end, 2 * this.#idBytes.length));
+      const bigger = new Uint8Array(Math.max(end, 2 * this.#idBytes.length));
+      bigger.set(this.#idBytes);
+      this.#idBytes = bigger;
     }
     this.#idBytes.set(id, this.#idEnd);
     this.#idEnd = end;
     return id.length;
-  }
-
-  #grow(): void {
-    const events = 2 * this.#time.length;
-    this.#time = grown(this.#time, events);
-    this.#a = grown(this.#a, events);
-    this.#b = grown(this.#b, events);
-    this.#lock = grown(this.#lock, events);
-    this.#code = grown(this.#code, events);
-    this.#idAt = grown(this.#idAt, events);
-    this.#idLengths = grown(this.#idLengths, 2 * events);
   }
 }

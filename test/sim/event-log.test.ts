@@ -77,6 +77,27 @@ describe('event log', () => {
     ]);
   });
 
+  it('reads events across its chunks of columns', () => {
+    const log = newLog();
+    const events = 70_000;
+    const id = new Uint8Array(16);
+    for (let i = 0; i < events; i++) {
+      id[0] = i & 0xff;
+      if (i % 2 === 0) log.push(T0 + i, i % 3, EVENT.DOOR_AJAR, i, 0, undefined, undefined);
+      else log.push(T0 + i, i % 3, EVENT.ACCESS, accessCode('BLE', 'SUCCESS'), 0, id, undefined);
+    }
+    const records = log.records();
+    expect(records).toHaveLength(events);
+    for (const i of [0, 65_534, 65_535, 65_536, 65_537, events - 1]) {
+      id[0] = i & 0xff;
+      const expected =
+        i % 2 === 0
+          ? eventRecord(T0 + i, LOCKS[i % 3]!, EVENT.DOOR_AJAR, i, 0)
+          : eventRecord(T0 + i, LOCKS[i % 3]!, EVENT.ACCESS, accessCode('BLE', 'SUCCESS'), 0, id);
+      expect(records[i]).toEqual(expected);
+    }
+  });
+
   it('copies the ids when an event is logged', () => {
     const log = newLog();
     const credential = new Uint8Array(16).fill(0xab);
