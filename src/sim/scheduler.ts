@@ -68,32 +68,61 @@ const IN_COARSE = -3;
 /** The block of a time. */
 const blockOf = (time: number): number => Math.floor(time / COARSE_MS);
 
-/** A wheel's buckets: list ends by bucket, a bitmap of the non-empty ones, and a count of timers. */
+/**
+ * A wheel's buckets: list ends by bucket, a count of timers, and a two-level bitmap of the
+ * non-empty ones: a bit per bucket in `occupied`, and a bit per non-zero word of `occupied` in
+ * `summary`. A sparse wheel (a building's few hundred locks spread over a fine wheel of 16,384
+ * buckets) is then searched in a few words rather than a scan of its 512.
+ */
 class Buckets {
   readonly head: Int32Array;
   readonly tail: Int32Array;
   readonly occupied: Int32Array;
+  readonly summary: Int32Array;
   count = 0;
 
   constructor(size: number) {
     this.head = new Int32Array(size).fill(NONE);
     this.tail = new Int32Array(size).fill(NONE);
     this.occupied = new Int32Array(size >>> 5);
+    this.summary = new Int32Array(Math.ceil(this.occupied.length / 32));
+  }
+
+  /** Marks `bucket` non-empty. */
+  mark(bucket: number): void {
+    const word = bucket >>> 5;
+    this.occupied[word]! |= 1 << (bucket & 31);
+    this.summary[word >>> 5]! |= 1 << (word & 31);
+  }
+
+  /** Marks `bucket` empty. */
+  unmark(bucket: number): void {
+    const word = bucket >>> 5;
+    const bits = (this.occupied[word]! &= ~(1 << (bucket & 31)));
+    if (bits === 0) this.summary[word >>> 5]! &= ~(1 << (word & 31));
   }
 
   /** The first non-empty bucket at or cyclically after `from` (some bucket must hold a timer). */
   firstFrom(from: number): number {
     const occupied = this.occupied;
-    const last = occupied.length - 1;
-    let word = from >>> 5;
+    const word = from >>> 5;
     // Buckets before `from` in its word are the far end of the wheel: masked out here, seen again
-    // if the scan wraps around.
-    let bits = occupied[word]! & (-1 << (from & 31));
-    while (bits === 0) {
-      word = word === last ? 0 : word + 1;
-      bits = occupied[word]!;
+    // if the search wraps around.
+    const bits = occupied[word]! & (-1 << (from & 31));
+    if (bits !== 0) return (word << 5) + 31 - Math.clz32(bits & -bits);
+    // The first non-zero word cyclically after `word`, through the summary.
+    const summary = this.summary;
+    const last = summary.length - 1;
+    const next = word === occupied.length - 1 ? 0 : word + 1;
+    let group = next >>> 5;
+    let words = summary[group]! & (-1 << (next & 31));
+    while (words === 0) {
+      group = group === last ? 0 : group + 1;
+      words = summary[group]!;
     }
-    return (word << 5) + 31 - Math.clz32(bits & -bits);
+    const found = (group << 5) + 31 - Math.clz32(words & -words);
+    const foundBits = occupied[found]!;
+    return (found << 5) + 31 - Math.clz32(foundBits & -foundBits);
   }
 }
 
@@ -337,7 +366,7 @@ export class Scheduler implements Clock, Timers {
     if (slot === NONE) return;
     coarse.head[bucket] = NONE;
     coarse.tail[bucket] = NONE;
-    coarse.occupied[bucket >>> 5]! &= ~(1 << (bucket & 31));
+    coarse.unmark(bucket);
     while (slot !== NONE) {
       const next = this.#next[slot]!;
       coarse.count--;
@@ -377,7 +406,7 @@ export class Scheduler implements Clock, Timers {
     else next[after] = slot;
     if (before === NONE) buckets.tail[bucket] = slot;
     else prev[before] = slot;
-    buckets.occupied[bucket >>> 5]! |= 1 << (bucket & 31);
+    buckets.mark(bucket);
     buckets.count++;
   }
 
@@ -396,7 +425,7 @@ export class Scheduler implements Clock, Timers {
     else this.#next[after] = before;
     if (before === NONE) buckets.tail[bucket] = after;
     else this.#prev[before] = after;
-    if (buckets.head[bucket] === NONE) buckets.occupied[bucket >>> 5]! &= ~(1 << (bucket & 31));
+    if (buckets.head[bucket] === NONE) buckets.unmark(bucket);
     buckets.count--;
   }
 
