@@ -562,7 +562,19 @@ export class World {
     if (input === undefined) {
       throw new RangeError(`lock "${id}" (model ${hosted.lock.actuator.model}) has no ${action}`);
     }
-    this.#run(hosted, (l, t, out) => l.step(input, arg, t, out));
+    this.#step(hosted, input, arg);
+  }
+
+  /**
+   * Feeds one input to the lock's firmware at world time and applies its effects: `#run` for the
+   * most frequent calls (actions, timers), without a closure per call.
+   */
+  #step(hosted: HostedLock, input: number, arg: number): void {
+    const out = this.#effects;
+    const now = this.now();
+    out.clear();
+    hosted.lock.step(input, arg, now, out);
+    this.#apply(hosted, now);
   }
 
   /** Runs one firmware call at world time and applies its effects. */
@@ -571,6 +583,13 @@ export class World {
     const now = this.now();
     out.clear();
     const value = call(hosted.lock, now, out);
+    this.#apply(hosted, now);
+    return value;
+  }
+
+  /** Applies the effects the last firmware call wrote, at world time `now`, and clears them. */
+  #apply(hosted: HostedLock, now: number): void {
+    const out = this.#effects;
     for (let i = 0; i < out.length; i++) {
       const kind = out.a[i]!;
       switch (out.op[i]!) {
@@ -587,13 +606,12 @@ export class World {
       }
     }
     out.clear();
-    return value;
   }
 
   #timerCallback(hosted: HostedLock, kind: number): TimerCallback {
     return (hosted.onTimer[kind] ??= () => {
       hosted.timers[kind] = 0;
-      this.#run(hosted, (l, t, out) => l.step(hosted.timerFired, kind, t, out));
+      this.#step(hosted, hosted.timerFired, kind);
     });
   }
 
