@@ -181,37 +181,53 @@ function authorizeMobileKey(
   sessionKey: Uint8Array,
 ): AccessDecision {
   const method: AuditMethod = operation === 'lock' ? 'BLE_LOCK' : 'BLE';
-  const who = { credential: credential.id, user: credential.user };
-  const refuse = (code: AccessErrorCode): AccessDecision => ({
-    ok: false,
-    code,
-    audit: { method, result: refusalResult(code), ...who },
-  });
-  const door = checkCredentialDoor(credential, state.lockId);
-  if (!door.ok) return refuse(door.code);
-  const bound = checkCredentialPhoneKey(credential, sessionKey);
-  if (!bound.ok) return refuse(bound.code);
-  if (state.isCredentialRevoked(credential.id)) return refuse(WIRE_ERRORS.REVOKED);
-  if (!state.hasCredential(credential.id)) return refuse(WIRE_ERRORS.NOT_PROVISIONED);
-  if (!ALLOWED[credential.role].includes(operation)) return refuse(WIRE_ERRORS.FORBIDDEN);
-  const reading = state.clock.reading;
-  if (reading === undefined) {
-    if (isTimeLimited(credential)) return refuse(WIRE_ERRORS.CLOCK_INVALID);
-  } else {
-    const valid = checkCredentialValidity(credential, reading);
-    if (!valid.ok) return refuse(valid.code);
-    const { schedule } = credential;
-    if (schedule !== undefined && !inWeeklyWindows(schedule.windows, schedule.timeZone, reading)) {
-      return refuse(WIRE_ERRORS.OUTSIDE_SCHEDULE);
-    }
+  const code = mobileKeyRefusal(state, operation, credential, sessionKey);
+  if (code !== undefined) {
+    return {
+      ok: false,
+      code,
+      audit: {
+        method,
+        result: refusalResult(code),
+        credential: credential.id,
+        user: credential.user,
+      },
+    };
   }
   let result: AuditResult = credential.role === 'guest' ? 'GUEST_SUCCESS' : 'SUCCESS';
   if (operation === 'lock') result = 'LOCK_SUCCESS';
   return {
     ok: true,
     grant: { kind: 'mobile-key', operation, credential },
-    audit: { method, result, ...who },
+    audit: { method, result, credential: credential.id, user: credential.user },
   };
+}
+
+/** The first mobile-key check that fails, in the module comment's order; `undefined` if none. */
+function mobileKeyRefusal(
+  state: AccessState,
+  operation: Operation,
+  credential: Credential,
+  sessionKey: Uint8Array,
+): AccessErrorCode | undefined {
+  const door = checkCredentialDoor(credential, state.lockId);
+  if (!door.ok) return door.code;
+  const bound = checkCredentialPhoneKey(credential, sessionKey);
+  if (!bound.ok) return bound.code;
+  if (state.isCredentialRevoked(credential.id)) return WIRE_ERRORS.REVOKED;
+  if (!state.hasCredential(credential.id)) return WIRE_ERRORS.NOT_PROVISIONED;
+  if (!ALLOWED[credential.role].includes(operation)) return WIRE_ERRORS.FORBIDDEN;
+  const reading = state.clock.reading;
+  if (reading === undefined) {
+    return isTimeLimited(credential) ? WIRE_ERRORS.CLOCK_INVALID : undefined;
+  }
+  const valid = checkCredentialValidity(credential, reading);
+  if (!valid.ok) return valid.code;
+  const { schedule } = credential;
+  if (schedule !== undefined && !inWeeklyWindows(schedule.windows, schedule.timeZone, reading)) {
+    return WIRE_ERRORS.OUTSIDE_SCHEDULE;
+  }
+  return undefined;
 }
 
 /** The vendor's result word for a refusal (§3): the precise code travels beside it. */

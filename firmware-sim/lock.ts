@@ -49,6 +49,7 @@ import type { Result } from '../protocol/result.js';
 import { authorize, refusalResult } from './access.js';
 import type { AccessDecision, AccessState, Operation } from './access.js';
 import { AuditRing, auditFlashLayout } from './audit-ring.js';
+import type { AuditEntry } from './audit-ring.js';
 import { batteryPercent } from './battery.js';
 import {
   BATTERY_LOCK_INPUT,
@@ -602,16 +603,18 @@ export class Lock {
       audit.credential,
       audit.user,
     );
-    const appended = this.#audit.append({
+    // Fields added one by one rather than spread: no temporary objects on every access.
+    const entry: { -readonly [K in keyof AuditEntry]: AuditEntry[K] } = {
       time: this.clockReading(now),
       method: audit.method,
       result: audit.result,
-      ...(reason === 0 ? {} : { reason }),
-      ...(audit.credential === undefined || audit.method === 'PASSCODE'
-        ? {}
-        : { credential: audit.credential }),
-      ...(audit.user === undefined ? {} : { user: audit.user }),
-    });
+    };
+    if (reason !== 0) entry.reason = reason;
+    if (audit.credential !== undefined && audit.method !== 'PASSCODE') {
+      entry.credential = audit.credential;
+    }
+    if (audit.user !== undefined) entry.user = audit.user;
+    const appended = this.#audit.append(entry);
     if (!appended.ok && appended.code === FLASH_ERRORS.WRITE_FAILED) {
       out.emit(EVENT.FLASH_WRITE_FAILED);
     }
