@@ -587,14 +587,9 @@ export class ChaCha20Poly1305Kernel {
       CHACHA20_POLY1305_KERNEL_MAX_INPUT_BYTES,
       'ChaCha20-Poly1305 plaintext length',
     );
-    const bytes = this.bytes;
-    const text = DATA + padded16(aad.length);
-    bytes.set(key, KEY);
-    bytes.set(nonce, NONCE);
-    bytes.set(aad, DATA);
-    bytes.set(plaintext, text);
+    const text = this.#load(key, nonce, aad, plaintext);
     this.wasm.seal(aad.length, plaintext.length);
-    return bytes.slice(text, text + plaintext.length + AEAD_TAG_BYTES);
+    return this.bytes.slice(text, text + plaintext.length + AEAD_TAG_BYTES);
   }
 
   /** plaintext, or undefined when the tag does not verify or sealed is shorter than 16 bytes */
@@ -613,17 +608,24 @@ export class ChaCha20Poly1305Kernel {
       CHACHA20_POLY1305_KERNEL_MAX_INPUT_BYTES,
       'ChaCha20-Poly1305 ciphertext length',
     );
+    const text = this.#load(key, nonce, aad, sealed);
     const bytes = this.bytes;
-    const text = DATA + padded16(aad.length);
-    bytes.set(key, KEY);
-    bytes.set(nonce, NONCE);
-    bytes.set(aad, DATA);
-    bytes.set(sealed, text);
     this.wasm.open(aad.length, length);
     if (bytes[VERDICT] !== 1) return undefined;
     const plaintext = bytes.slice(text, text + length);
     bytes.fill(0, text, text + length);
     return plaintext;
+  }
+
+  /** Lays out key, nonce, aad and text as §2.8.1's MAC input; returns where the text starts. */
+  #load(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, text: Uint8Array): number {
+    const bytes = this.bytes;
+    const textOffset = DATA + padded16(aad.length);
+    bytes.set(key, KEY);
+    bytes.set(nonce, NONCE);
+    bytes.set(aad, DATA);
+    bytes.set(text, textOffset);
+    return textOffset;
   }
 
   /**
